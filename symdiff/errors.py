@@ -1,0 +1,50 @@
+"""Typed errors: every failure caused by input is a `SymdiffError` (also a `ValueError`).
+
+Example:
+    >>> import symdiff as sd
+    >>> try:
+    ...     sd.trace("x.y")
+    ... except sd.ParseError as err:
+    ...     print(err.column)
+    2
+"""
+
+from __future__ import annotations
+
+
+class SymdiffError(ValueError):
+    """Base class of every error caused by the input: its message says what and how to fix it."""
+
+
+class ParseError(SymdiffError):
+    """The expression text (or SymPy object) uses a construct symdiff does not accept.
+
+    Attributes:
+        column: 1-based column of the offending construct in the text, or None.
+    """
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        self.column = column
+        super().__init__(f"{message} (column {column})" if column is not None else message)
+
+
+class LimitError(SymdiffError):
+    """The input is past one of symdiff's size bounds (length, nesting, graph size, constants)."""
+
+
+class VariableError(SymdiffError):
+    """A point or a `wrt` list names the variables wrongly (missing, unknown or repeated)."""
+
+
+class DomainError(SymdiffError):
+    """A primitive was evaluated outside its domain (`log(-1)`, `1/0`, an overflow).
+
+    Attributes:
+        node: name of the graph node (`"w3"`), op: the primitive, value: the offending argument.
+    """
+
+    def __init__(
+        self, message: str, node: str | None = None, op: str | None = None, value: object = None
+    ) -> None:
+        self.node, self.op, self.value = node, op, value
+        super().__init__(message)

@@ -1,0 +1,183 @@
+"""Forward pass: a float value for every node, and the symbolic primal of every node.
+
+Example:
+    >>> import symdiff as sd
+    >>> values = sd.evaluate(sd.trace("x1*x2 + sin(x1)"), {"x1": 2, "x2": 3})
+    >>> values["w3"], round(values["w5"], 4)
+    (6.0, 6.9093)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+import sympy
+
+from .errors import DomainError, VariableError
+from .graph import Arg, Const, Graph, Node
+from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
+
+Point = Mapping[str, float]
+
+
+def bind(graph: Graph, point: Mapping[str, object] | None) -> dict[str, float]:
+    """Check a point against the graph's variables and return it as floats.
+
+    Values may be numbers or constant expression text (`"pi/4"`), which is parsed, not evaluated.
+
+    Raises:
+        VariableError: a variable is missing or unknown, or a value is not a finite number.
+
+    Example:
+        >>> import symdiff as sd
+        >>> bind(sd.trace("sin(x)"), {"x": "pi/2"})
+        {'x': 1.5707963267948966}
+    """
+    point = dict(point or {})
+    missing = [v for v in graph.variables if v not in point]
+    unknown = [v for v in point if v not in graph.input_of]
+    if unknown:
+        raise VariableError(
+            f"the point names {', '.join(map(str, unknown))}, which the expression "
+            f"does not use; its variables are {', '.join(graph.variables) or 'none'}"
+        )
+    if missing:
+        raise VariableError(f"the point gives no value for {', '.join(missing)}")
+    return {v: to_float(point[v], v) for v in graph.variables}
+
+
+def to_float(value: object, name: str = "value") -> float:
+    """A finite float from a number or from constant expression text (`"pi/4"`)."""
+    if isinstance(value, str):
+        from .parse import parse_text  # parse imports graph only; the cycle is at call time
+
+        graph = parse_text(value)
+        if graph.variables:
+            raise VariableError(f"the value of {name}, {value!r}, must be a constant expression")
+        result = output_value(graph, evaluate(graph, {}))
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real | sympy.Expr):
+        raise VariableError(f"the value of {name} must be a real number, got {value!r}")
+    else:
+        try:
+            result = float(value)
+        except (TypeError, ValueError):
+            raise VariableError(f"the value of {name} must be a real number, got {value}") from None
+    if not math.isfinite(result):
+        raise VariableError(f"the value of {name} must be finite, got {result}")
+    return result
+
+
+def arg_value(env: Mapping[str, object], arg: Arg, symbolic: bool = False):
+    """An argument's value in an environment: the node's entry, or the constant itself."""
+    if isinstance(arg, Const):
+        return arg.value if symbolic else float(arg.value)
+    return env[arg]
+
+
+def apply_numeric(node: Node, fn, *args: float, out: float | None = None) -> float:
+    """Call a rule of `node` on floats (a partial when `out` is given); math errors raise."""
+    try:
+        result = fn(NUMERIC, *args) if out is None else fn(NUMERIC, out, *args)
+    except (ValueError, ZeroDivisionError, OverflowError) as err:
+        raise _domain_error(node, args, err, out is not None) from None
+    if isinstance(result, complex) or not math.isfinite(result):
+        raise _domain_error(node, args, OverflowError("not a finite real"), out is not None)
+    return float(result)
+
+
+def _domain_error(node: Node, args: tuple, err: Exception, derivative: bool) -> DomainError:
+    prim = PRIMITIVES[node.op]
+    shown = ", ".join(
+        f"{a} = {v:g}" if isinstance(a, str) else f"{v:g}"
+        for a, v in zip(node.args, args, strict=True)
+    )
+    need = f"; {prim.name} needs {prim.domain}" if prim.domain else ""
+    kind = "overflows" if isinstance(err, OverflowError) else "is undefined"
+    what = f"the derivative of {node}" if derivative else str(node)
+    return DomainError(
+        f"{what} {kind} at {shown}{need}", node.name, prim.name, args[0] if len(args) == 1 else args
+    )
+
+
+def evaluate(graph: Graph, point: Mapping[str, object] | None = None) -> dict[str, float]:
+    """Forward pass: the float value of every node at a point.
+
+    Args:
+        graph: from `trace`.
+        point: a value for every variable (`{"x1": 2, "x2": 3}`).
+
+    Returns:
+        `{node name: value}` in node order.
+
+    Raises:
+        VariableError: the point does not fit the variables.
+        DomainError: a primitive is evaluated outside its domain (`log(-1)`, `1/0`).
+
+    Example:
+        >>> import symdiff as sd
+        >>> sd.evaluate(sd.trace("x*x"), {"x": 3})
+        {'w1': 3.0, 'w2': 9.0}
+    """
+    bound = bind(graph, point)
+    env: dict[str, float] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            env[node.name] = bound[node.var]
+        else:
+            args = [arg_value(env, a) for a in node.args]
+            env[node.name] = apply_numeric(node, PRIMITIVES[node.op].value, *args)
+    return env
+
+
+def output_value(graph: Graph, values: Mapping[str, float]) -> float:
+    """The output's value given the node values from `evaluate`."""
+    return float(arg_value(values, graph.output))
+
+
+class Primal(Mapping[str, sympy.Expr]):
+    """Each node's formula in the input variables, expanded lazily and memoised.
+
+    Only the nodes that are asked for are expanded, so asking for one input's adjoint in a
+    10,000-term sum never builds the sum. Iterative, so long chains hit no recursion limit.
+
+    Example:
+        >>> import symdiff as sd
+        >>> Primal(sd.trace("x1*x2 + sin(x1)"))["w5"]
+        x1*x2 + sin(x1)
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._memo: dict[str, sympy.Expr] = {
+            graph.input_of[v]: s for v, s in zip(graph.variables, graph.symbols, strict=True)
+        }
+
+    def __getitem__(self, name: str) -> sympy.Expr:
+        memo = self._memo
+        stack = [name]
+        while stack:
+            top = stack[-1]
+            if top in memo:
+                stack.pop()
+                continue
+            node = self.graph.node(top)
+            todo = [a for a in node.args if isinstance(a, str) and a not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            args = [arg_value(memo, a, symbolic=True) for a in node.args]
+            memo[top] = PRIMITIVES[node.op].value(SYMBOLIC, *args)
+        return memo[name]
+
+    def arg(self, arg: Arg) -> sympy.Expr:
+        """An argument's formula: a node's primal, or the constant."""
+        return arg.value if isinstance(arg, Const) else self[arg]
+
+    def __iter__(self):
+        return (node.name for node in self.graph.nodes)
+
+    def __len__(self) -> int:
+        return len(self.graph.nodes)

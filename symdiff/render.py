@@ -1,0 +1,188 @@
+"""Plain-text rendering: formulas that read like the math, and the tables of a derivation.
+
+Example:
+    >>> import sympy
+    >>> math_str(sympy.Symbol("wbar3") * sympy.Symbol("w2") ** 2)
+    'w2^2·w̄3'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+if TYPE_CHECKING:
+    from .closedform import Gradient
+    from .derivation import Derivation
+    from .graph import Graph
+    from .reverse import AdjointStep
+
+_NODE_SYMBOL = re.compile(r"([wvutsq])(bar|dot)(\d+)")
+_MARK = {"bar": "\u0304", "dot": "\u0307"}
+#: Cells of the text tables longer than this are cut (the full formula is in the API objects).
+MAX_CELL = 72
+
+
+class _MathPrinter(StrPrinter):
+    """SymPy's str printer with full-precision floats off and w̄/ẇ for adjoint/tangent symbols."""
+
+    def __init__(self) -> None:
+        super().__init__({"full_prec": False})
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        match = _NODE_SYMBOL.fullmatch(expr.name)
+        if match:
+            letter, kind, index = match.groups()
+            return f"{letter}{_MARK[kind]}{index}"
+        return expr.name
+
+
+def math_str(expr: sympy.Expr) -> str:
+    """A formula as readable text: `^` for powers, `·` for products, w̄3 for `wbar3`."""
+    text = _MathPrinter().doprint(expr)
+    return text.replace("**", "^").replace("*", "·")
+
+
+def bar(name: str) -> str:
+    """The adjoint of a node as text: `w3` -> `w̄3`."""
+    return _marked(name, "bar")
+
+
+def dot(name: str) -> str:
+    """The tangent of a node as text: `w3` -> `ẇ3`."""
+    return _marked(name, "dot")
+
+
+def _marked(name: str, kind: str) -> str:
+    letters = name.rstrip("0123456789")
+    return f"{letters}{_MARK[kind]}{name[len(letters) :]}"
+
+
+def number_str(value: float | None, digits: int | None = 6) -> str:
+    """A value as text: integers without a point, others to `digits` significant digits
+    (all of them, as `repr`, when `digits` is None)."""
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value)) if digits is None else f"{value:.{digits}g}"
+
+
+def width(text: str) -> int:
+    """Display width: combining marks (the bar of w̄) take no column."""
+    return sum(1 for ch in text if not unicodedata.combining(ch))
+
+
+def cut(text: str, limit: int = MAX_CELL) -> str:
+    """Text shortened to `limit` columns with an ellipsis."""
+    return text if width(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Rows of cells as aligned lines (widths by display width)."""
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)]
+        lines.append((indent + "   ".join(cells)).rstrip())
+    return lines
+
+
+def term_text(step: AdjointStep) -> str:
+    """The local chain-rule formula of a step: `w̄3·w2 + w̄4·cos(w1)`."""
+    if step.seed is not None:
+        return "z̄ (seed)"
+    if not step.terms:
+        return "0 (not used)"
+    parts = []
+    for term in step.terms:
+        factor = math_str(term.partial)
+        if term.partial.is_Add or factor.startswith("-"):
+            factor = f"({factor})"
+        parts.append(f"{bar(term.parent)}·{factor}")
+    return " + ".join(parts)
+
+
+def chain_rule_text(step: AdjointStep) -> str:
+    """The general form of a step: `w̄3·∂w3/∂w1 + w̄4·∂w4/∂w1`."""
+    return " + ".join(f"{bar(t.parent)}·∂{t.parent}/∂{step.node}" for t in step.terms)
+
+
+def uses_text(graph: Graph, step: AdjointStep) -> str:
+    """The primal equations a step differentiates: `w3 = w1·w2, w4 = sin(w1)`."""
+    parents = dict.fromkeys(t.parent for t in step.terms)
+    return ", ".join(str(graph.node(p)) for p in parents)
+
+
+def adjoint_text(step: AdjointStep) -> str:
+    """One step on one line: `w̄1 = w̄3·w2 + w̄4·cos(w1) = x2 + cos(x1) = 2.58385`."""
+    parts = [bar(step.node), term_text(step), math_str(step.expanded)]
+    if step.value is not None:
+        parts.append(number_str(step.value))
+    if step.seed is not None or not step.terms:
+        del parts[1]
+    return " = ".join(parts)
+
+
+def point_str(point: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} = {number_str(v)}" for k, v in point.items())
+
+
+def gradient_lines(
+    gradient: Gradient, values: Mapping[str, float] | None = None, exact: bool = False
+) -> list[str]:
+    """`dz/dx1 = x2 + cos(x1) = 2.58385` per variable; `exact` prints values in full (repr)."""
+    lines = []
+    for var in gradient.variables:
+        line = f"dz/d{var} = {math_str(gradient[var])}"
+        if values is not None:
+            line += " = " + number_str(values[var], None if exact else 6)
+        lines.append(line)
+    return lines
+
+
+def gradient_text(gradient: Gradient) -> str:
+    return "\n".join(gradient_lines(gradient))
+
+
+def derivation_text(d: Derivation) -> str:
+    """The forward and reverse tables of a derivation, as in the worked example of DESIGN.md."""
+    graph = d.graph
+    head = f"z = {graph.source}"
+    if d.point:
+        head += f"   at {point_str(d.point)}"
+    lines = [head, ""]
+
+    primal = [["forward (primal)", "value" if d.values else ""]]
+    for node in graph.nodes:
+        primal.append([cut(str(node)), number_str(d.values[node.name]) if d.values else ""])
+    primal.append([f"z = {graph.output}", number_str(d.output_value) if d.values else ""])
+    lines += table(primal, indent="")
+
+    lines += ["", f"reverse (adjoint), seed z̄ = {math_str(d.seed)}"]
+    adjoint = [["adjoint", "local (chain rule)", "expanded", "value" if d.values else "", "from"]]
+    for step in d.steps:
+        adjoint.append(
+            [
+                bar(step.node),
+                cut(term_text(step)),
+                cut(math_str(step.expanded)),
+                number_str(step.value),
+                cut(uses_text(d.graph, step)),
+            ]
+        )
+    lines += table(adjoint, indent="")
+
+    lines += ["", "gradient"]
+    lines += gradient_lines(d.gradient, d.gradient_values)
+    lines += [
+        "",
+        "note: each adjoint sums, over the nodes that use it, (their adjoint) × (their local",
+        "partial), e.g. w̄i = Σ w̄j·∂wj/∂wi; the seed z̄ says which output is differentiated.",
+    ]
+    return "\n".join(line.rstrip() for line in lines)

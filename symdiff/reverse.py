@@ -1,0 +1,190 @@
+"""Reverse sweep: every node's adjoint as a local formula, expanded to the inputs, and a number.
+
+The adjoint of a node is the sum over its uses of (the user's adjoint) × (the local partial of the
+user with respect to this argument): `w̄1 = w̄3·∂w3/∂w1 + w̄4·∂w4/∂w1 = w̄3·w2 + w̄4·cos(w1)`.
+The sweep starts from the seed `z̄` on the output (1 by default: it selects dz/dz = 1).
+
+Two independent sweeps run over the same rule table: `reverse` builds the formulas with SymPy,
+`adjoint_values` is a plain float loop with no SymPy in it. Both are pure: the graph is read, never
+written, so one graph can be swept at many points and seeds.
+
+Example:
+    >>> import symdiff as sd
+    >>> steps = sd.reverse(sd.trace("x1*x2 + sin(x1)"), {"x1": 2, "x2": 3})
+    >>> print(steps[-1])
+    w̄1 = w̄3·w2 + w̄4·cos(w1) = x2 + cos(x1) = 2.58385
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sympy
+
+from .forward import Primal, apply_numeric, arg_value, evaluate, to_float
+from .graph import Graph
+from .primitives import PRIMITIVES, SYMBOLIC
+
+
+@dataclass(frozen=True)
+class Term:
+    """One use of a node: `parent` takes it as argument number `position`.
+
+    Attributes:
+        parent: the node that uses this one (`"w3"`).
+        position: which argument of the parent (0-based).
+        partial: the local partial ∂parent/∂argument, in the w's (`w2`).
+    """
+
+    parent: str
+    position: int
+    partial: sympy.Expr
+
+
+@dataclass(frozen=True)
+class AdjointStep:
+    """The adjoint of one node.
+
+    Attributes:
+        node: the node (`"w1"`).
+        terms: its uses, in node order; empty for the output (the seed) and for unused inputs.
+        local: the formula in the w's and w̄'s (`w2*wbar3 + wbar4*cos(w1)`).
+        expanded: the same, in the input variables (`x2 + cos(x1)`).
+        value: its number at the point, from the numeric sweep, or None without a point.
+        seed: the seed, for the output node only.
+    """
+
+    node: str
+    terms: tuple[Term, ...]
+    local: sympy.Expr
+    expanded: sympy.Expr
+    value: float | None = None
+    seed: sympy.Expr | None = None
+
+    def __str__(self) -> str:
+        from .render import adjoint_text
+
+        return adjoint_text(self)
+
+
+def seed_value(seed: object) -> sympy.Expr:
+    """The seed as an exact SymPy number (`1` stays `1`)."""
+    if isinstance(seed, sympy.Expr) and seed.is_number:
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return sympy.Integer(seed)
+    value = to_float(seed, "the seed")
+    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)
+
+
+def adjoint_values(
+    graph: Graph, values: Mapping[str, float], seed: float = 1.0
+) -> dict[str, float]:
+    """Numeric reverse sweep: every node's adjoint as a float, with no SymPy in the loop.
+
+    Args:
+        graph: from `trace`.
+        values: node values from `evaluate`.
+        seed: the output's adjoint z̄.
+
+    Example:
+        >>> import symdiff as sd
+        >>> g = sd.trace("x*x")
+        >>> adjoint_values(g, sd.evaluate(g, {"x": 3}))
+        {'w2': 1.0, 'w1': 6.0}
+    """
+    bar = {node.name: 0.0 for node in reversed(graph.nodes)}
+    if isinstance(graph.output, str):
+        bar[graph.output] = float(to_float(seed, "the seed"))
+    for node in reversed(graph.nodes):
+        if node.is_input or bar[node.name] == 0.0:
+            continue
+        args = [arg_value(values, a) for a in node.args]
+        partials = PRIMITIVES[node.op].partials
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, str):
+                d = apply_numeric(node, partials[position], *args, out=values[node.name])
+                bar[arg] += bar[node.name] * d
+    return bar
+
+
+def local_partial(graph: Graph, parent: str, position: int) -> sympy.Expr:
+    """∂parent/∂(its argument `position`), in the w's: the rule table applied to symbols."""
+    node = graph.node(parent)
+    args = [a.value if not isinstance(a, str) else graph.w(a) for a in node.args]
+    return sympy.sympify(PRIMITIVES[node.op].partials[position](SYMBOLIC, graph.w(parent), *args))
+
+
+def reverse(
+    graph: Graph,
+    at: Mapping[str, object] | None = None,
+    seed: object = 1,
+    primal: Primal | None = None,
+) -> tuple[AdjointStep, ...]:
+    """Symbolic reverse sweep: one `AdjointStep` per node, from the output back to the inputs.
+
+    Args:
+        graph: from `trace`.
+        at: a point; when given, each step also carries its number from `adjoint_values`.
+        seed: the output's adjoint z̄ (default 1).
+        primal: the graph's `Primal`, to share expansions with the caller.
+
+    Returns:
+        Steps in reverse node order (the seed first, the first input last).
+
+    Example:
+        >>> import symdiff as sd
+        >>> [str(s.expanded) for s in reverse(sd.trace("x1*x2 + sin(x1)"))]
+        ['1', '1', '1', 'x1', 'x2 + cos(x1)']
+    """
+    seed = seed_value(seed)
+    numbers = None
+    if at is not None:
+        numbers = adjoint_values(graph, evaluate(graph, at), float(seed))
+    primal = primal or Primal(graph)
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    uses: dict[str, list[tuple[Term, sympy.Expr]]] = {node.name: [] for node in graph.nodes}
+    steps = []
+    for node in reversed(graph.nodes):
+        contributions = sorted(
+            uses.pop(node.name), key=lambda u: (order[u[0].parent], u[0].position)
+        )
+        terms = tuple(term for term, _ in contributions)
+        if node.name == graph.output:
+            local = expanded = seed
+        else:
+            local = sympy.Add(*[graph.wbar(t.parent) * t.partial for t in terms])
+            expanded = sympy.Add(*[e for _, e in contributions])
+        steps.append(
+            AdjointStep(
+                node.name,
+                terms,
+                local,
+                expanded,
+                None if numbers is None else numbers[node.name],
+                seed if node.name == graph.output else None,
+            )
+        )
+        if not terms and node.name != graph.output:
+            continue  # not used by the output: contributes nothing
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, str):
+                partial = local_partial(graph, node.name, position)
+                uses[arg].append(
+                    (Term(node.name, position, partial), expanded * _expand(graph, partial, primal))
+                )
+    return tuple(steps)
+
+
+def _expand(graph: Graph, formula: sympy.Expr, primal: Primal) -> sympy.Expr:
+    """A formula in the w's rewritten in the inputs, expanding only the w's it mentions."""
+    if formula.is_Number:
+        return formula
+    return formula.xreplace({s: primal[s.name] for s in formula.free_symbols})
+
+
+def input_adjoints(graph: Graph, steps: tuple[AdjointStep, ...]) -> dict[str, AdjointStep]:
+    """The steps of the input nodes, by variable name."""
+    by_node = {step.node: step for step in steps}
+    return {var: by_node[graph.input_of[var]] for var in graph.variables}
