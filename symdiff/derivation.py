@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import sympy
 
 from .closedform import Gradient
-from .forward import output_value
+from .forward import arg_value, output_value
 from .graph import Graph
+from .primitives import PRIMITIVES
 from .reverse import AdjointStep, input_adjoints
 
 
@@ -51,6 +52,23 @@ class Derivation:
             return None
         steps = input_adjoints(self.graph, self.steps)
         return {v: steps[v].value for v in self.gradient.variables}
+
+    @property
+    def kinks(self) -> list[str]:
+        """The nodes whose arguments sit on a kink at the point, with the convention used."""
+        if self.values is None:
+            return []
+        notes = []
+        for node in self.graph.nodes:
+            prim = PRIMITIVES.get(node.op)
+            if prim is not None and prim.kink is not None:
+                args = [arg_value(self.values, a) for a in node.args]
+                if prim.kink(*args):
+                    notes.append(
+                        f"{node} sits on its kink here; symdiff takes {prim.convention}"
+                        " (as JAX does), so the result holds on that convention"
+                    )
+        return notes
 
     def __str__(self) -> str:
         from .render import derivation_text

@@ -98,6 +98,7 @@ _KEYWORDS = {
     "yield": "'yield'",
     "is": "identity test ('is')",
 }
+_TUPLE = "a tuple (',' outside a function call) is not allowed in an expression"
 _STRING_PREFIX = re.compile(r"(?i)(f|r|b|u|rb|br|fr|rf)")
 _FSTRING_PREFIX = re.compile(r"(?i)(f|rf|fr)")
 
@@ -210,12 +211,12 @@ class _Parser:
             while self.ops and self.ops[-1][0] not in ("(", "call"):
                 self.reduce()
             if not self.ops:
-                what = "')' has no matching '('" if tok == ")" else "tuple (',')"
+                what = "')' has no matching '('" if tok == ")" else _TUPLE
                 raise self.error(what, col)
             top = self.ops[-1]
             if tok == ",":
                 if top[0] != "call":
-                    raise self.error("tuple (',')", col)
+                    raise self.error(_TUPLE, col)
                 self.ops[-1] = (*top[:3], top[3] + 1)
                 return True
             self.ops.pop()
@@ -223,6 +224,8 @@ class _Parser:
             if top[0] == "call":
                 self.call(top[1], top[2], top[3] + 1)
             return False
+        if kind == "name" and (tok in _KEYWORDS or keyword.iskeyword(tok)):
+            self.check_name(tok, col, None)
         if kind in ("number", "name") or tok == "(":
             hint = "call of a non-function" if tok == "(" else "implicit multiplication"
             raise self.error(f"{hint} is not supported; write the '*' (or the function name)", col)

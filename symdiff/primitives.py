@@ -49,6 +49,8 @@ class Primitive:
         latex: LaTeX template over argument LaTeX (`r"\\sin {0}"`).
         domain: what the arguments must satisfy, for error messages ("" when all reals).
         callable: whether expressions may call it by name (operators are not called).
+        kink: for non-smooth primitives, `kink(*args)` tells whether float arguments sit on
+            the kink, and `convention` says which derivative symdiff takes there.
     """
 
     name: str
@@ -59,6 +61,8 @@ class Primitive:
     latex: str
     domain: str = ""
     callable: bool = True
+    kink: Callable[..., bool] | None = None
+    convention: str = ""
 
 
 def _stable_sigmoid(a: float) -> float:
@@ -163,14 +167,14 @@ PRIMITIVES: dict[str, Primitive] = _table(
     P("exp", 1, lambda m, a: m.exp(a), (lambda m, o, a: o,), "exp({0})", r"e^{{{0}}}"),
     P("log", 1, lambda m, a: m.log(a), (lambda m, o, a: 1 / a,), "log({0})", r"\log {0}", "a positive argument"),
     P("sqrt", 1, lambda m, a: m.sqrt(a), (lambda m, o, a: 1 / (2 * o),), "sqrt({0})", r"\sqrt{{{0}}}", "a non-negative argument (positive for the derivative)"),
-    P("abs", 1, lambda m, a: m.abs(a), (lambda m, o, a: 2 * m.step(a, 1) - 1,), "abs({0})", r"\left|{0}\right|"),
-    P("sign", 1, lambda m, a: m.sign(a), (lambda m, o, a: 0,), "sign({0})", r"\operatorname{{sign}} {0}"),
+    P("abs", 1, lambda m, a: m.abs(a), (lambda m, o, a: 2 * m.step(a, 1) - 1,), "abs({0})", r"\left|{0}\right|", kink=lambda a: a == 0, convention="abs'(0) = 1"),
+    P("sign", 1, lambda m, a: m.sign(a), (lambda m, o, a: 0,), "sign({0})", r"\operatorname{{sign}} {0}", kink=lambda a: a == 0, convention="sign'(0) = 0"),
     P("erf", 1, lambda m, a: m.erf(a), (lambda m, o, a: 2 / m.sqrt(m.pi) * m.exp(-a**2),), "erf({0})", r"\operatorname{{erf}} {0}"),
     P("sigmoid", 1, lambda m, a: m.sigmoid(a), (lambda m, o, a: o * (1 - o),), "sigmoid({0})", r"\sigma({0})"),
-    P("relu", 1, lambda m, a: m.relu(a), (lambda m, o, a: m.step(a, 0),), "relu({0})", r"\operatorname{{relu}} {0}"),
+    P("relu", 1, lambda m, a: m.relu(a), (lambda m, o, a: m.step(a, 0),), "relu({0})", r"\operatorname{{relu}} {0}", kink=lambda a: a == 0, convention="relu'(0) = 0"),
     P("softplus", 1, lambda m, a: m.softplus(a), (lambda m, o, a: m.sigmoid(a),), "softplus({0})", r"\operatorname{{softplus}} {0}"),
-    P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.step(a - b, half), lambda m, o, a, b: m.step(b - a, half)), "max({0}, {1})", r"\max({0}, {1})"),
-    P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.step(b - a, half), lambda m, o, a, b: m.step(a - b, half)), "min({0}, {1})", r"\min({0}, {1})"),
+    P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.step(a - b, half), lambda m, o, a, b: m.step(b - a, half)), "max({0}, {1})", r"\max({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
+    P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.step(b - a, half), lambda m, o, a, b: m.step(a - b, half)), "min({0}, {1})", r"\min({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("atan2", 2, lambda m, a, b: m.atan2(a, b), (lambda m, o, a, b: b / (a**2 + b**2), lambda m, o, a, b: -a / (a**2 + b**2)), "atan2({0}, {1})", r"\operatorname{{atan2}}({0}, {1})", "not both arguments 0 (for the derivative)"),
 )
 # fmt: on

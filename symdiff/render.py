@@ -180,6 +180,7 @@ def derivation_text(d: Derivation) -> str:
 
     lines += ["", "gradient"]
     lines += gradient_lines(d.gradient, d.gradient_values)
+    lines += [f"note: {kink}" for kink in d.kinks]
     lines += [
         "",
         "note: each adjoint sums, over the nodes that use it, (their adjoint) × (their local",
