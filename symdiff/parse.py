@@ -37,6 +37,8 @@ from .primitives import (
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 2_000_000
+#: A SymPy input larger than this as a tree is not printed as the graph's source.
+MAX_SOURCE_TREE = 5_000
 #: Deepest nesting of parentheses, calls, unary signs and powers accepted.
 MAX_DEPTH = 200
 
@@ -399,6 +401,8 @@ def _plan(expr: sympy.Expr) -> tuple[str, list]:
         for term in expr.as_ordered_terms():
             negative = (term.is_Mul or term.is_Number) and term.as_coeff_Mul()[0].is_negative
             terms.append(("sub" if negative else "add", -term if negative else term))
+        first = next((i for i, (op, _) in enumerate(terms) if op == "add"), 0)
+        terms.insert(0, terms.pop(first))  # x/y - sqrt(x), not -sqrt(x) + x/y
         return "sum", terms
     if expr.is_Mul:
         coeff, factors = expr.as_coeff_mul()
@@ -480,8 +484,10 @@ def _combine(b: GraphBuilder, expr: sympy.Expr, kind: str, parts: list, ref) -> 
         if isinstance(exp, Const) and isinstance(base, Const) and base.value == sympy.E:
             return b.apply("exp", (exp,))
         return b.apply("pow", (base, exp))
-    name = kind[3:]
-    return _fold(b, name, [ref(e) for e in parts])
+    name, refs = kind[3:], [ref(e) for e in parts]
+    if len(refs) == PRIMITIVES[name].arity:
+        return b.apply(name, tuple(refs))
+    return _fold(b, name, refs)  # SymPy's Max and Min take any number of arguments
 
 
 def parse_sympy(
@@ -505,6 +511,7 @@ def parse_sympy(
     builder = GraphBuilder()
     done: dict[sympy.Expr, Ref] = {}
     plans: dict[sympy.Expr, tuple[str, list]] = {}
+    sizes: dict[sympy.Expr, int] = {}
     stack = [expr]
     while stack:
         node = stack[-1]
@@ -520,4 +527,7 @@ def parse_sympy(
         stack.pop()
         kind, parts = plans.pop(node)
         done[node] = _combine(builder, node, kind, parts, done.__getitem__)
-    return builder.finish(done[expr], wrt, source=str(expr), prefix=prefix)
+        sizes[node] = 1 + sum(sizes[c] for c in _children(kind, parts))
+    # a shared DAG can be astronomically large as a tree: print it only when it is small
+    source = str(expr) if sizes[expr] <= MAX_SOURCE_TREE else f"<SymPy DAG of {len(done)} nodes>"
+    return builder.finish(done[expr], wrt, source=source, prefix=prefix)

@@ -1,0 +1,117 @@
+"""The installed `symdiff` command, run as a user runs it."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import symdiff as sd
+
+
+def symdiff_command() -> str:
+    beside = Path(sys.executable).with_name("symdiff")  # the venv's own script first
+    found = str(beside) if beside.exists() else shutil.which("symdiff")
+    assert found, "the symdiff command is not installed: run pip install -e ."
+    return found
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [symdiff_command(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_grad_prints_the_partials():
+    result = run("grad", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "dz/dx1 = x2 + cos(x1) = 2.5838531634528574",
+        "dz/dx2 = x1 = 2",
+    ]
+
+
+def test_grad_json():
+    result = run("grad", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3", "--json")
+    data = json.loads(result.stdout)
+    assert data == {
+        "expression": "x1*x2 + sin(x1)",
+        "variables": ["x1", "x2"],
+        "gradient": {"x1": "x2 + cos(x1)", "x2": "x1"},
+        "at": {"x1": 2.0, "x2": 3.0},
+        "values": {"x1": 3 + math.cos(2), "x2": 2.0},
+    }
+    symbolic = json.loads(run("grad", "a*x^2", "--wrt", "x", "--json").stdout)
+    assert symbolic["gradient"] == {"x": "2*a*x"} and symbolic["at"] is None
+    assert symbolic["values"] is None
+
+
+def test_explain_prints_the_tables():
+    result = run("explain", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for line in [
+        "w1 = x1            2",
+        "w3 = w1·w2         6",
+        "w5 = w3 + w4       6.9093",
+        "w̄2        w̄3·w1                x1             2         w3 = w1·w2",
+        "w̄1        w̄3·w2 + w̄4·cos(w1)   x2 + cos(x1)   2.58385",
+        "dz/dx1 = x2 + cos(x1) = 2.58385",
+    ]:
+        assert line in out, line
+    assert str(sd.derive("x1*x2 + sin(x1)", at={"x1": 2, "x2": 3})) + "\n" == out
+
+
+def test_explain_with_wrt_seed_and_constant_point():
+    out = run("explain", "sin(x)*y", "--at", "x=pi/2,y=3", "--wrt", "y,x", "--seed", "2").stdout
+    assert "seed z̄ = 2" in out and "dz/dy = sin(x) = 2" in out and "w1 = y" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["grad", "x.y"], "attribute access"),
+        (["grad", "log(x)", "--at", "x=-1"], "log"),
+        (["grad", "x*y", "--at", "x=1"], "no value for y"),
+        (["grad", "x", "--at", "x"], "name=value"),
+        (["explain", "(x"], "never closed"),
+        (["grad"], "required"),
+        (["frobnicate"], "invalid choice"),
+        (["grad", "9**9**9**9"], "digits"),
+        (["grad", "x", "--simplify", "maybe"], "invalid choice"),
+        (["grad", "__import__('os').system('touch CANARY')"], "dunder"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_2(tmp_path, args, words):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip() == f"symdiff {sd.__version__}"
+    help_text = run("--help").stdout
+    assert "grad" in help_text and "explain" in help_text and "examples:" in help_text
+    assert "--wrt" in run("grad", "--help").stdout
+
+
+def test_python_dash_m_works_too():
+    result = subprocess.run(
+        [sys.executable, "-m", "symdiff", "grad", "x*x", "--at", "x=3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "dz/dx = 2·x = 6"

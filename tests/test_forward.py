@@ -1,0 +1,66 @@
+"""Forward pass: values, points, domain errors."""
+
+import math
+
+import pytest
+
+import symdiff as sd
+
+
+def test_f_x_y_values():
+    graph = sd.trace("x**2*y + y + 2")
+    values = sd.evaluate(graph, {"x": 3, "y": 4})
+    assert sd.forward.output_value(graph, values) == 42.0
+    assert list(values) == [n.name for n in graph.nodes]
+
+
+def test_point_values_may_be_constant_expressions():
+    values = sd.evaluate(sd.trace("sin(x)"), {"x": "pi/2"})
+    assert values["w2"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "node", "op"),
+    [
+        ("log(x)", {"x": -1}, "w2", "log"),
+        ("1/x", {"x": 0}, "w2", "div"),
+        ("sqrt(x - 2)", {"x": 1}, "w3", "sqrt"),
+        ("asin(x)", {"x": 2}, "w2", "asin"),
+        ("exp(x)", {"x": 1000}, "w2", "exp"),
+        ("x**0.5", {"x": -4}, "w2", "pow"),
+        ("log(x - x)", {"x": 3}, "w3", "log"),
+    ],
+)
+def test_domain_errors_name_node_primitive_and_value(text, point, node, op):
+    with pytest.raises(sd.DomainError) as info:
+        sd.evaluate(sd.trace(text), point)
+    err = info.value
+    assert (err.node, err.op) == (node, op)
+    assert node in str(err) and op in str(err)
+
+
+def test_derivative_outside_its_domain_is_a_domain_error():
+    with pytest.raises(sd.DomainError, match="derivative of w2 = sqrt"):
+        sd.grad("sqrt(x)").at(x=0)
+
+
+@pytest.mark.parametrize(
+    ("point", "words"),
+    [
+        ({"x": 1}, "no value for y"),
+        ({"x": 1, "y": 2, "q": 3}, "does not use"),
+        ({"x": "a", "y": 1}, "constant expression"),
+        ({"x": float("nan"), "y": 1}, "finite"),
+        ({"x": None, "y": 1}, "real number"),
+        ({"x": "1 +", "y": 1}, "operand"),
+    ],
+)
+def test_bad_points_are_variable_errors(point, words):
+    with pytest.raises(sd.SymdiffError, match=words):
+        sd.evaluate(sd.trace("x*y"), point)
+
+
+def test_values_are_floats_even_for_integer_inputs():
+    values = sd.evaluate(sd.trace("x1*x2 + sin(x1)"), {"x1": 2, "x2": 3})
+    assert all(isinstance(v, float) for v in values.values())
+    assert math.isclose(values["w5"], 6 + math.sin(2))

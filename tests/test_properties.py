@@ -1,0 +1,88 @@
+"""Property tests: random expression trees, grad against sympy.diff at random points."""
+
+import math
+
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symdiff as sd
+
+NAMES = ["x", "y", "z"]
+SYMBOLS = {n: sympy.Symbol(n, real=True) for n in NAMES}
+
+# (text template, SymPy builder): functions safe on all reals, so every point is in the domain
+UNARY = [
+    ("sin({})", sympy.sin),
+    ("cos({})", sympy.cos),
+    ("exp(({})/4)", lambda a: sympy.exp(a / 4)),
+    ("tanh({})", sympy.tanh),
+    ("sigmoid({})", lambda a: 1 / (1 + sympy.exp(-a))),
+    ("log(1 + ({})^2)", lambda a: sympy.log(1 + a**2)),
+    ("sqrt(2 + ({})^2)", lambda a: sympy.sqrt(2 + a**2)),
+    ("atan({})", sympy.atan),
+    ("-({})", lambda a: -a),
+    ("({})^2", lambda a: a**2),
+]
+BINARY = [
+    ("({}) + ({})", lambda a, b: a + b),
+    ("({}) - ({})", lambda a, b: a - b),
+    ("({}) * ({})", lambda a, b: a * b),
+    ("({}) / (3 + ({})^2)", lambda a, b: a / (3 + b**2)),
+]
+
+
+def leaves():
+    names = st.sampled_from(NAMES).map(lambda n: (n, SYMBOLS[n]))
+    numbers = st.integers(1, 5).map(lambda k: (str(k), sympy.Integer(k)))
+    return names | numbers
+
+
+def extend(children):
+    unary = st.tuples(st.sampled_from(UNARY), children).map(
+        lambda t: (t[0][0].format(t[1][0]), t[0][1](t[1][1]))
+    )
+    binary = st.tuples(st.sampled_from(BINARY), children, children).map(
+        lambda t: (t[0][0].format(t[1][0], t[2][0]), t[0][1](t[1][1], t[2][1]))
+    )
+    return unary | binary
+
+
+expressions = st.recursive(leaves(), extend, max_leaves=12)
+points = st.tuples(*[st.floats(-2, 2, allow_nan=False) for _ in NAMES])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions, points)
+def test_grad_agrees_with_sympy_diff(expr, point):
+    text, reference = expr
+    g = sd.grad(text, wrt=NAMES, simplify="none")
+    at = dict(zip(NAMES, point, strict=True))
+    numeric = g.at(at)
+    subs = {SYMBOLS[n]: v for n, v in at.items()}
+    for name in NAMES:
+        expected = float(sympy.diff(reference, SYMBOLS[name]).evalf(subs=subs))
+        closed = float(g[name].evalf(subs={g.graph.symbol_of[n]: v for n, v in at.items()}))
+        assert math.isclose(numeric[name], expected, rel_tol=1e-8, abs_tol=1e-9), (text, name)
+        assert math.isclose(closed, expected, rel_tol=1e-8, abs_tol=1e-9), (text, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions)
+def test_sympy_input_and_text_input_give_the_same_gradient(expr):
+    text, reference = expr
+    from_text = sd.grad(text, wrt=NAMES, simplify="none")
+    from_sympy = sd.grad(reference, wrt=NAMES, simplify="none")
+    at = {"x": 0.3, "y": -0.7, "z": 1.1}
+    a, b = from_text.at(at), from_sympy.at(at)
+    for name in NAMES:
+        assert math.isclose(a[name], b[name], rel_tol=1e-9, abs_tol=1e-12), (text, name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="xy12.+-*/^()sinexp, _'[]", max_size=30))
+def test_any_token_soup_parses_or_raises_a_typed_error(text):
+    try:
+        sd.trace(text)
+    except sd.SymdiffError:
+        pass
