@@ -136,12 +136,19 @@ def point_str(point: Mapping[str, float]) -> str:
 
 
 def gradient_lines(
-    gradient: Gradient, values: Mapping[str, float] | None = None, exact: bool = False
+    gradient: Gradient,
+    values: Mapping[str, float] | None = None,
+    exact: bool = False,
+    seed: sympy.Expr = sympy.S.One,
 ) -> list[str]:
-    """`dz/dx1 = x2 + cos(x1) = 2.58385` per variable; `exact` prints values in full (repr)."""
+    """`dz/dx1 = x2 + cos(x1) = 2.58385` per variable; `exact` prints values in full (repr).
+
+    With a seed other than 1 the sweep computes z̄·dz/dx, and the lines say so.
+    """
+    scale = "" if seed == 1 else "z̄·"
     lines = []
     for var in gradient.variables:
-        line = f"dz/d{var} = {math_str(gradient[var])}"
+        line = f"{scale}dz/d{var} = {math_str(gradient[var])}"
         if values is not None:
             line += " = " + number_str(values[var], None if exact else 6)
         lines.append(line)
@@ -180,8 +187,8 @@ def derivation_text(d: Derivation) -> str:
         )
     lines += table(adjoint, indent="")
 
-    lines += ["", "gradient"]
-    lines += gradient_lines(d.gradient, d.gradient_values)
+    lines += ["", "gradient" if d.seed == 1 else f"gradient times the seed z̄ = {d.seed}"]
+    lines += gradient_lines(d.gradient, d.gradient_values, seed=d.seed)
     lines += [f"note: {kink}" for kink in d.kinks]
     lines += [
         "",

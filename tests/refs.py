@@ -11,7 +11,7 @@ import sympy
 def numerically_equal(
     a: sympy.Expr, b: sympy.Expr, symbols, points=8, seed=0, lo=0.3, hi=1.7, rel=1e-9
 ) -> bool:
-    """a and b agree at random points of [lo, hi]^n (SymPy's simplify may fail to prove a - b = 0)."""
+    """a and b agree at random points of [lo, hi]^n (simplify may fail to prove a - b = 0)."""
     rng = random.Random(seed)
     for _ in range(points):
         subs = {s: rng.uniform(lo, hi) for s in symbols}

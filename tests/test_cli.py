@@ -73,7 +73,7 @@ def test_explain_prints_the_tables():
 
 def test_explain_with_wrt_seed_and_constant_point():
     out = run("explain", "sin(x)*y", "--at", "x=pi/2,y=3", "--wrt", "y,x", "--seed", "2").stdout
-    assert "seed z̄ = 2" in out and "dz/dy = sin(x) = 2" in out and "w1 = y" in out
+    assert "seed z̄ = 2" in out and "z̄·dz/dy = 2·sin(x) = 2" in out and "w1 = y" in out
 
 
 @pytest.mark.parametrize(

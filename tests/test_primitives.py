@@ -4,12 +4,11 @@ import math
 
 import pytest
 import sympy
+from refs import central_difference
 
 import symdiff as sd
 from symdiff.graph import GraphBuilder
 from symdiff.primitives import NUMERIC, PRIMITIVES, SYMBOLIC
-
-from refs import central_difference
 
 A, B = sympy.symbols("a b", real=True)
 POSITIVE_POINTS = [(0.3, 0.45), (0.7, 1.3), (0.55, 0.2)]
