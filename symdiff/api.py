@@ -8,17 +8,16 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 
 import sympy
 
 from .closedform import Gradient, Simplify, check_defined, simplify_formulas
 from .derivation import Derivation
-from .errors import ParseError, VariableError
+from .errors import VariableError
 from .forward import Primal, bind, evaluate
 from .graph import Graph
-from .parse import parse_sympy, parse_text
+from .parse import parse_many
 from .reverse import input_adjoints, reverse, seed_value
 
 Expression = str | sympy.Expr | Graph
@@ -51,13 +50,9 @@ def trace(
         if wrt is not None and tuple(wrt) != expr.wrt:
             raise VariableError("a traced graph keeps its wrt; trace the expression again instead")
         return expr
-    if isinstance(expr, str):
-        return parse_text(expr, wrt, prefix)
-    if isinstance(expr, sympy.Basic) or (
-        isinstance(expr, numbers.Real) and not isinstance(expr, bool)
-    ):
-        return parse_sympy(sympy.sympify(expr), wrt, prefix)
-    raise ParseError(f"expected expression text or a SymPy expression, got {type(expr).__name__}")
+    if isinstance(expr, list | tuple | Mapping):
+        return parse_many(expr, wrt, prefix)
+    return parse_many([expr], wrt, prefix, single=True)
 
 
 def grad(

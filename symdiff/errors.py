@@ -24,7 +24,7 @@ class ParseError(SymdiffError):
     """
 
     def __init__(self, message: str, column: int | None = None) -> None:
-        self.column = column
+        self.column, self.reason = column, message
         super().__init__(f"{message} (column {column})" if column is not None else message)
 
 

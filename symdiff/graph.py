@@ -102,28 +102,43 @@ class Node:
 
 @dataclass(frozen=True)
 class Graph:
-    """A traced expression: the Wengert list, its inputs and its output.
+    """A traced expression: the Wengert list, its inputs and its outputs.
 
     Attributes:
         nodes: inputs first, then primitives in evaluation order.
         variables: variable names, one per input node, in numbering order.
         wrt: the variables differentiated (a prefix of `variables`; the rest are parameters).
         symbols: the SymPy symbol of each variable.
-        output: the output's node name, or a constant.
-        source: the expression as given, for display.
+        outputs: each output's node name, or a constant.
+        source: the expression as given, for display (several joined by "; ").
         prefix: the letter the nodes are numbered with (`"w"`).
+        output_names: each output's label: `("z",)` for one, `("z1", "z2", ...)` for several.
     """
 
     nodes: tuple[Node, ...]
     variables: tuple[str, ...]
     wrt: tuple[str, ...]
     symbols: tuple[sympy.Symbol, ...]
-    output: Arg
+    outputs: tuple[Arg, ...]
     source: str = ""
     prefix: str = "w"
+    output_names: tuple[str, ...] = ("z",)
 
     def __str__(self) -> str:
-        return "\n".join([*map(str, self.nodes), f"z = {self.output}"])
+        pairs = zip(self.output_names, self.outputs, strict=True)
+        ends = [f"{name} = {out}" for name, out in pairs]
+        return "\n".join([*map(str, self.nodes), *ends])
+
+    @property
+    def output(self) -> Arg:
+        """The output of a single-output graph.
+
+        Raises:
+            VariableError: the graph has several outputs (use `outputs`).
+        """
+        if len(self.outputs) != 1:
+            raise VariableError(f"the graph has {len(self.outputs)} outputs; pick one of .outputs")
+        return self.outputs[0]
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -165,7 +180,7 @@ class Graph:
         """The DAG as a networkx `DiGraph`: one node per Wengert line, edges argument -> user.
 
         Node attributes: `op`, `args` (with repeats, in order), `var` (inputs), `label` (the
-        line as text). The output node has `output=True`.
+        line as text). Output nodes have `output=True` and `output_names`.
 
         Example:
             >>> import symdiff as sd
@@ -174,6 +189,9 @@ class Graph:
             (('w1', 'w1'), ['w1'])
         """
         dag = nx.DiGraph()
+        labels: dict[Arg, list[str]] = {}
+        for name, out in zip(self.output_names, self.outputs, strict=True):
+            labels.setdefault(out, []).append(name)
         for node in self.nodes:
             dag.add_node(
                 node.name,
@@ -181,7 +199,8 @@ class Graph:
                 args=node.args,
                 var=node.var,
                 label=str(node),
-                output=node.name == self.output,
+                output=node.name in labels,
+                output_names=tuple(labels.get(node.name, ())),
             )
             for arg in node.args:
                 if isinstance(arg, str):
@@ -237,12 +256,17 @@ class GraphBuilder:
 
     def finish(
         self,
-        output: int | Const,
+        outputs: int | Const | Sequence[int | Const],
         wrt: Sequence[str] | None = None,
         source: str = "",
         prefix: str | None = None,
+        output_names: Sequence[str] | None = None,
     ) -> Graph:
-        """Number and freeze the graph whose output is `output`."""
+        """Number and freeze the graph of `outputs` (one reference, or a list of them)."""
+        single = isinstance(outputs, int | Const)
+        outputs = [outputs] if single else list(outputs)
+        if output_names is None:
+            output_names = ["z"] if single else [f"z{i + 1}" for i in range(len(outputs))]
         seen = list(self._vars)
         if wrt is None:
             wrt = tuple(seen)
@@ -258,7 +282,7 @@ class GraphBuilder:
         variables = wrt + tuple(v for v in seen if v not in wrt)
         prefix = _choose_prefix(variables, prefix)
 
-        live = self._reachable(output)
+        live = self._reachable(outputs)
         names: dict[int, str] = {}
         nodes: list[Node] = []
         for var in variables:
@@ -271,13 +295,15 @@ class GraphBuilder:
             nodes.append(
                 Node(name, op, tuple(a if isinstance(a, Const) else names[a] for a in args))
             )
-        out = output if isinstance(output, Const) else names[output]
+        outs = tuple(o if isinstance(o, Const) else names[o] for o in outputs)
         symbols = tuple(self._symbols[v] for v in variables)
-        return Graph(tuple(nodes), variables, wrt, symbols, out, source, prefix)
+        return Graph(
+            tuple(nodes), variables, wrt, symbols, outs, source, prefix, tuple(output_names)
+        )
 
-    def _reachable(self, output: int | Const) -> set[int]:
+    def _reachable(self, outputs: list[int | Const]) -> set[int]:
         live: set[int] = set()
-        stack = [] if isinstance(output, Const) else [output]
+        stack = [o for o in outputs if not isinstance(o, Const)]
         while stack:
             ref = stack.pop()
             if ref not in live:

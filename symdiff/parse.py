@@ -19,8 +19,9 @@ Example:
 from __future__ import annotations
 
 import keyword
+import numbers
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sympy
 
@@ -353,17 +354,71 @@ def parse_text(text: str, wrt: Sequence[str] | None = None, prefix: str | None =
         >>> parse_text("2*x").nodes[-1].args
         (Const(value=2, text='2'), 'w1')
     """
-    if not isinstance(text, str):
-        raise ParseError(f"expected expression text, got {type(text).__name__}")
+    return parse_many([text], wrt, prefix, single=True)
+
+
+def text_into(builder: GraphBuilder, text: str) -> tuple[Ref, str]:
+    """Parse one expression text into `builder`; return its reference and its source text."""
     if len(text) > MAX_LENGTH:
         raise LimitError(
             f"the expression has {len(text):,} characters; the limit is {MAX_LENGTH:,}"
         )
     if "\x00" in text:
         raise ParseError("the expression contains a NUL character", text.index("\x00") + 1)
+    return _Parser(text, builder).parse(), " ".join(text.split())
+
+
+def expression_into(builder: GraphBuilder, expr: object) -> tuple[Ref, str]:
+    """Text, a SymPy expression or a number into `builder`: (reference, source text)."""
+    if isinstance(expr, str):
+        return text_into(builder, expr)
+    if isinstance(expr, sympy.Basic) or (
+        isinstance(expr, numbers.Real) and not isinstance(expr, bool)
+    ):
+        return sympy_into(builder, sympy.sympify(expr))  # a SymPy object or a number, not text
+    raise ParseError(f"expected expression text or a SymPy expression, got {type(expr).__name__}")
+
+
+def parse_many(
+    exprs: Sequence[object] | Mapping[str, object],
+    wrt: Sequence[str] | None = None,
+    prefix: str | None = None,
+    single: bool = False,
+) -> Graph:
+    """Several expressions into one graph that shares their common subexpressions.
+
+    Args:
+        exprs: a list of expressions (outputs `z1, z2, ...`) or a mapping name -> expression.
+        wrt: variable order (default: order of first appearance).
+        prefix: node name prefix.
+        single: one expression whose output is called `z`.
+
+    Example:
+        >>> print(parse_many(["x*y", "x*y + 1"]))
+        w1 = x
+        w2 = y
+        w3 = w1·w2
+        w4 = w3 + 1
+        z1 = w3
+        z2 = w4
+    """
+    names = [str(k) for k in exprs] if isinstance(exprs, Mapping) else None
+    items = list(exprs.values()) if isinstance(exprs, Mapping) else list(exprs)
+    if not items:
+        raise ParseError("no expression given")
     builder = GraphBuilder()
-    output = _Parser(text, builder).parse()
-    return builder.finish(output, wrt, source=" ".join(text.split()), prefix=prefix)
+    refs, sources = [], []
+    for i, expr in enumerate(items):
+        try:
+            ref, source = expression_into(builder, expr)
+        except ParseError as err:
+            if single:
+                raise
+            raise ParseError(f"expression {i + 1}: {err.reason}", err.column) from None
+        refs.append(ref)
+        sources.append(source)
+    outputs = refs[0] if single else refs
+    return builder.finish(outputs, wrt, "; ".join(sources), prefix, names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,8 +562,11 @@ def parse_sympy(
         w4 = w3 - 1
         z = w4
     """
-    expr = sympy.sympify(expr)  # a SymPy object already: no text is parsed here
-    builder = GraphBuilder()
+    return parse_many([sympy.sympify(expr)], wrt, prefix, single=True)
+
+
+def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
+    """Walk a SymPy expression into `builder`, once per shared subexpression (iteratively)."""
     done: dict[sympy.Expr, Ref] = {}
     plans: dict[sympy.Expr, tuple[str, list]] = {}
     sizes: dict[sympy.Expr, int] = {}
@@ -530,4 +588,4 @@ def parse_sympy(
         sizes[node] = 1 + sum(sizes[c] for c in _children(kind, parts))
     # a shared DAG can be astronomically large as a tree: print it only when it is small
     source = str(expr) if sizes[expr] <= MAX_SOURCE_TREE else f"<SymPy DAG of {len(done)} nodes>"
-    return builder.finish(done[expr], wrt, source=source, prefix=prefix)
+    return done[expr], source

@@ -201,5 +201,7 @@ def test_unsupported_sympy_objects_are_parse_errors(obj):
 
 def test_non_expression_inputs_are_refused():
     with pytest.raises(sd.ParseError):
-        sd.trace(["x"])
+        sd.trace(object())
+    with pytest.raises(sd.ParseError, match="expression 2"):
+        sd.trace(["x", b"y"])
     assert sd.grad(3).variables == ()
