@@ -19,20 +19,28 @@ from .forward import Primal, bind, evaluate
 from .graph import Graph
 from .parse import parse_many
 from .reverse import input_adjoints, reverse, seed_value
+from .tracer import trace_function
 
 Expression = str | sympy.Expr | Graph
 
 
 def trace(
-    expr: Expression, wrt: Sequence[str] | None = None, *, prefix: str | None = None
+    expr: Expression,
+    wrt: Sequence[str] | None = None,
+    *,
+    prefix: str | None = None,
+    at: Mapping[str, object] | None = None,
 ) -> Graph:
     """Parse an expression into its Wengert list (a `Graph`), never evaluating its text.
 
     Args:
-        expr: text (`"x1*x2 + sin(x1)"`, `^` means power), a SymPy expression, or a `Graph`.
+        expr: text (`"x1*x2 + sin(x1)"`, `^` means power), a SymPy expression, a Python
+            function of scalars (traced by operator overloading), a `Graph`, or a list or
+            name -> expression mapping of these (one graph with several outputs).
         wrt: the variables to differentiate, in order; absent ones get derivative 0, other
             variables of the expression are parameters. Default: all, in order of appearance.
         prefix: the node letter (`w` unless a variable would clash).
+        at: for a Python function that branches on its inputs, the point whose branch to take.
 
     Raises:
         ParseError: the text uses a construct outside the expression language.
@@ -50,6 +58,8 @@ def trace(
         if wrt is not None and tuple(wrt) != expr.wrt:
             raise VariableError("a traced graph keeps its wrt; trace the expression again instead")
         return expr
+    if callable(expr) and not isinstance(expr, sympy.Basic):
+        return trace_function(expr, wrt, at, prefix)
     if isinstance(expr, list | tuple | Mapping):
         return parse_many(expr, wrt, prefix)
     return parse_many([expr], wrt, prefix, single=True)

@@ -26,7 +26,7 @@ from functools import cached_property
 import networkx as nx
 import sympy
 
-from .errors import LimitError, VariableError
+from .errors import LimitError, ParseError, VariableError
 from .primitives import PRIMITIVES
 
 #: Graphs with more nodes than this are refused (memory stays bounded).
@@ -113,6 +113,8 @@ class Graph:
         source: the expression as given, for display (several joined by "; ").
         prefix: the letter the nodes are numbered with (`"w"`).
         output_names: each output's label: `("z",)` for one, `("z1", "z2", ...)` for several.
+        conditions: for a traced Python function that branched, the conditions (in node names)
+            under which the graph, and so its derivatives, holds.
     """
 
     nodes: tuple[Node, ...]
@@ -123,11 +125,13 @@ class Graph:
     source: str = ""
     prefix: str = "w"
     output_names: tuple[str, ...] = ("z",)
+    conditions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         pairs = zip(self.output_names, self.outputs, strict=True)
         ends = [f"{name} = {out}" for name, out in pairs]
-        return "\n".join([*map(str, self.nodes), *ends])
+        given = [f"given {condition}" for condition in self.conditions]
+        return "\n".join([*map(str, self.nodes), *ends, *given])
 
     @property
     def output(self) -> Arg:
@@ -228,6 +232,9 @@ class GraphBuilder:
     _index: dict[tuple, int] = field(default_factory=dict)
     _vars: dict[str, int] = field(default_factory=dict)
     _symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
+    _constants: set[int] = field(default_factory=set)
+    #: reference -> node name, filled by `finish`
+    names: dict[int, str] = field(default_factory=dict)
 
     def variable(self, name: str, symbol: sympy.Symbol | None = None) -> int:
         """The reference of variable `name`, created on first use."""
@@ -237,12 +244,25 @@ class GraphBuilder:
         return self._vars[name]
 
     def apply(self, op: str, args: tuple) -> int:
-        """The reference of `op(*args)` (args: references or `Const`), shared if seen before."""
+        """The reference of `op(*args)` (args: references or `Const`), shared if seen before.
+
+        Raises:
+            ParseError: an argument that must be constant (heaviside's value at 0) is not.
+        """
         key = (op, args)
         ref = self._index.get(key)
         if ref is None:
+            for position in PRIMITIVES[op].constant_args:
+                if not self.is_constant(args[position]):
+                    raise ParseError(f"argument {position + 1} of {op}() must be a constant")
             ref = self._index[key] = self._push(key)
+            if all(self.is_constant(a) for a in args):
+                self._constants.add(ref)
         return ref
+
+    def is_constant(self, ref: int | Const) -> bool:
+        """Whether a reference depends on no variable."""
+        return isinstance(ref, Const) or ref in self._constants
 
     def op_of(self, ref: int | Const) -> tuple[str, tuple] | None:
         """`(op, args)` of a reference, or None for a constant."""
@@ -283,7 +303,7 @@ class GraphBuilder:
         prefix = _choose_prefix(variables, prefix)
 
         live = self._reachable(outputs)
-        names: dict[int, str] = {}
+        names = self.names
         nodes: list[Node] = []
         for var in variables:
             names[self._vars[var]] = name = f"{prefix}{len(nodes) + 1}"

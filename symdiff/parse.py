@@ -442,6 +442,7 @@ _SYMPY_FUNCTIONS = {
     sympy.atan2: "atan2",
     sympy.Max: "max",
     sympy.Min: "min",
+    sympy.Heaviside: "heaviside",
 }
 
 

@@ -51,6 +51,7 @@ class Primitive:
         callable: whether expressions may call it by name (operators are not called).
         kink: for non-smooth primitives, `kink(*args)` tells whether float arguments sit on
             the kink, and `convention` says which derivative symdiff takes there.
+        constant_args: positions of arguments that must not depend on a variable.
     """
 
     name: str
@@ -63,6 +64,7 @@ class Primitive:
     callable: bool = True
     kink: Callable[..., bool] | None = None
     convention: str = ""
+    constant_args: tuple[int, ...] = ()
 
 
 def _stable_sigmoid(a: float) -> float:
@@ -176,6 +178,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.step(a - b, half), lambda m, o, a, b: m.step(b - a, half)), "max({0}, {1})", r"\max({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.step(b - a, half), lambda m, o, a, b: m.step(a - b, half)), "min({0}, {1})", r"\min({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("atan2", 2, lambda m, a, b: m.atan2(a, b), (lambda m, o, a, b: b / (a**2 + b**2), lambda m, o, a, b: -a / (a**2 + b**2)), "atan2({0}, {1})", r"\operatorname{{atan2}}({0}, {1})", "not both arguments 0 (for the derivative)"),
+    P("heaviside", 2, lambda m, a, h: m.step(a, h), (lambda m, o, a, h: 0, lambda m, o, a, h: 0), "heaviside({0}, {1})", r"\theta({0})", kink=lambda a, h: a == 0, convention="heaviside'(0) = 0 (its value at 0 is the second argument)", constant_args=(1,)),
 )
 # fmt: on
 

@@ -17,11 +17,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
 
+from .errors import VariableError
 from .forward import Primal, apply_numeric, arg_value, evaluate, to_float
 from .graph import Graph
 from .primitives import PRIMITIVES, SYMBOLIC
@@ -48,11 +49,11 @@ class AdjointStep:
 
     Attributes:
         node: the node (`"w1"`).
-        terms: its uses, in node order; empty for the output (the seed) and for unused inputs.
+        terms: its uses, in node order; empty for unused inputs and outputs nobody else uses.
         local: the formula in the w's and w̄'s (`w2*wbar3 + wbar4*cos(w1)`).
         expanded: the same, in the input variables (`x2 + cos(x1)`).
         value: its number at the point, from the numeric sweep, or None without a point.
-        seed: the seed, for the output node only.
+        seed: the seed this node receives as an output (None for other nodes).
     """
 
     node: str
@@ -78,15 +79,49 @@ def seed_value(seed: object) -> sympy.Expr:
     return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)
 
 
+def output_seeds(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
+    """The seed (cotangent) as `{output node: adjoint}`, summed where outputs share a node.
+
+    Args:
+        graph: from `trace`.
+        seed: a number for a single output; for several, a sequence with one number per output
+            or a mapping output name -> number (absent outputs get 0).
+
+    Example:
+        >>> import symdiff as sd
+        >>> output_seeds(sd.trace(["x*y", "x + y"]), [1, 0])
+        {'w3': 1, 'w4': 0}
+    """
+    n = len(graph.outputs)
+    if isinstance(seed, Mapping):
+        unknown = [k for k in seed if k not in graph.output_names]
+        if unknown:
+            raise VariableError(f"the seed names {unknown}; the outputs are {graph.output_names}")
+        seeds = [seed.get(name, 0) for name in graph.output_names]
+    elif isinstance(seed, Sequence) and not isinstance(seed, str):
+        seeds = list(seed)
+        if len(seeds) != n:
+            raise VariableError(f"the seed has {len(seeds)} entries for {n} outputs")
+    elif n == 1:
+        seeds = [seed]
+    else:
+        raise VariableError(f"the graph has {n} outputs: give one seed per output (a cotangent)")
+    result: dict[str, sympy.Expr] = {}
+    for out, s in zip(graph.outputs, seeds, strict=True):
+        if isinstance(out, str):
+            result[out] = result.get(out, 0) + seed_value(s)
+    return result
+
+
 def adjoint_values(
-    graph: Graph, values: Mapping[str, float], seed: float = 1.0
+    graph: Graph, values: Mapping[str, float], seed: object = 1.0
 ) -> dict[str, float]:
     """Numeric reverse sweep: every node's adjoint as a float, with no SymPy in the loop.
 
     Args:
         graph: from `trace`.
         values: node values from `evaluate`.
-        seed: the output's adjoint z̄.
+        seed: the outputs' adjoints z̄ (see `output_seeds`).
 
     Example:
         >>> import symdiff as sd
@@ -95,8 +130,8 @@ def adjoint_values(
         {'w2': 1.0, 'w1': 6.0}
     """
     bar = {node.name: 0.0 for node in reversed(graph.nodes)}
-    if isinstance(graph.output, str):
-        bar[graph.output] = float(to_float(seed, "the seed"))
+    for name, s in output_seeds(graph, seed).items():
+        bar[name] = float(s)
     for node in reversed(graph.nodes):
         if node.is_input or bar[node.name] == 0.0:
             continue
@@ -127,7 +162,7 @@ def reverse(
     Args:
         graph: from `trace`.
         at: a point; when given, each step also carries its number from `adjoint_values`.
-        seed: the output's adjoint z̄ (default 1).
+        seed: the outputs' adjoints z̄ (default 1; see `output_seeds` for several outputs).
         primal: the graph's `Primal`, to share expansions with the caller.
 
     Returns:
@@ -138,10 +173,10 @@ def reverse(
         >>> [str(s.expanded) for s in reverse(sd.trace("x1*x2 + sin(x1)"))]
         ['1', '1', '1', 'x1', 'x2 + cos(x1)']
     """
-    seed = seed_value(seed)
+    seeds = output_seeds(graph, seed)
     numbers = None
     if at is not None:
-        numbers = adjoint_values(graph, evaluate(graph, at), float(seed))
+        numbers = adjoint_values(graph, evaluate(graph, at), seed)
     primal = primal or Primal(graph)
     order = {node.name: i for i, node in enumerate(graph.nodes)}
     uses: dict[str, list[tuple[Term, sympy.Expr]]] = {node.name: [] for node in graph.nodes}
@@ -151,11 +186,9 @@ def reverse(
             uses.pop(node.name), key=lambda u: (order[u[0].parent], u[0].position)
         )
         terms = tuple(term for term, _ in contributions)
-        if node.name == graph.output:
-            local = expanded = seed
-        else:
-            local = sympy.Add(*[graph.wbar(t.parent) * t.partial for t in terms])
-            expanded = sympy.Add(*[e for _, e in contributions])
+        seeded = seeds.get(node.name)
+        local = sympy.Add(seeded or 0, *[graph.wbar(t.parent) * t.partial for t in terms])
+        expanded = sympy.Add(seeded or 0, *[e for _, e in contributions])
         steps.append(
             AdjointStep(
                 node.name,
@@ -163,11 +196,11 @@ def reverse(
                 local,
                 expanded,
                 None if numbers is None else numbers[node.name],
-                seed if node.name == graph.output else None,
+                seeded,
             )
         )
-        if not terms and node.name != graph.output:
-            continue  # not used by the output: contributes nothing
+        if not terms and seeded is None:
+            continue  # not used by any output: contributes nothing
         for position, arg in enumerate(node.args):
             if isinstance(arg, str):
                 partial = local_partial(graph, node.name, position)

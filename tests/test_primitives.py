@@ -20,25 +20,34 @@ def points_for(prim):
     return POSITIVE_POINTS + ([] if prim.domain else SIGNED_POINTS)
 
 
+HALF = sympy.Rational(1, 2)
+
+
+def arguments(prim, values):
+    """The primitive's arguments: the values in order, 1/2 where an argument must be constant."""
+    values = iter(values)
+    return [HALF if i in prim.constant_args else next(values) for i in range(prim.arity)]
+
+
 def graph_of(prim):
     b = GraphBuilder()
-    args = tuple(b.variable(n) for n in "ab"[: prim.arity])
-    return b.finish(b.apply(prim.name, args), source=prim.name)
+    names = iter("ab")
+    args = [a if a is HALF else b.variable(a) for a in arguments(prim, names)]
+    args = [sd.Const(a, "1/2") if a is HALF else a for a in args]
+    return b.finish(b.apply(prim.name, tuple(args)), source=prim.name)
 
 
 @pytest.mark.parametrize("name", list(PRIMITIVES))
 def test_partials_match_sympy_diff(name):
     prim = PRIMITIVES[name]
-    reference = prim.value(SYMBOLIC, *(A, B)[: prim.arity])
     gradient = sd.grad(graph_of(prim), simplify="none")
-    symbols = dict(zip("ab", (A, B), strict=False))
+    symbols = [gradient.graph.symbol_of[v] for v in gradient.variables]
+    reference = prim.value(SYMBOLIC, *arguments(prim, symbols))
     for point in points_for(prim):
-        subs = {symbols[v]: x for v, x in zip("ab", point, strict=False)}
-        for var in gradient.variables:
-            ours = gradient[var].subs(
-                {gradient.graph.symbol_of[v]: subs[symbols[v]] for v in gradient.variables}
-            )
-            expected = sympy.diff(reference, symbols[var]).evalf(subs=subs)
+        subs = dict(zip(symbols, point, strict=False))
+        for var, symbol in zip(gradient.variables, symbols, strict=True):
+            ours = gradient[var].evalf(subs=subs)
+            expected = sympy.diff(reference, symbol).evalf(subs=subs)
             assert math.isclose(float(ours), float(expected), rel_tol=1e-10, abs_tol=1e-12), (
                 name,
                 var,
@@ -52,14 +61,14 @@ def test_partials_match_central_differences(name):
     graph = graph_of(prim)
     gradient = sd.grad(graph)
     for point in points_for(prim):
-        at = dict(zip(graph.variables, point, strict=False))
-        values = gradient.at(at)
+        variables = list(point[: len(graph.variables)])
+        values = gradient.at(dict(zip(graph.variables, variables, strict=True)))
 
         def f(x, prim=prim):
-            return prim.value(NUMERIC, *x)
+            return prim.value(NUMERIC, *map(float, arguments(prim, x)))
 
         for i, var in enumerate(graph.variables):
-            fd = central_difference(f, list(point[: prim.arity]), i)
+            fd = central_difference(f, variables, i)
             assert math.isclose(values[var], fd, rel_tol=1e-6, abs_tol=1e-8), (name, var, point)
 
 
@@ -67,17 +76,17 @@ def test_partials_match_central_differences(name):
 def test_numeric_and_symbolic_values_agree(name):
     prim = PRIMITIVES[name]
     for point in points_for(prim):
-        args = point[: prim.arity]
+        args = arguments(prim, point)
         symbolic = prim.value(SYMBOLIC, *map(sympy.Float, args))
         assert math.isclose(
-            prim.value(NUMERIC, *args), float(symbolic), rel_tol=1e-12, abs_tol=1e-15
+            prim.value(NUMERIC, *map(float, args)), float(symbolic), rel_tol=1e-12, abs_tol=1e-15
         )
 
 
 @pytest.mark.parametrize("name", [n for n, p in PRIMITIVES.items() if p.callable])
 def test_every_callable_primitive_parses_by_name(name):
     prim = PRIMITIVES[name]
-    text = f"{name}({', '.join('ab'[: prim.arity])})"
+    text = f"{name}({', '.join(map(str, arguments(prim, 'ab')))})"
     assert sd.trace(text).nodes[-1].op == name
 
 
