@@ -7,20 +7,40 @@ Example:
     (x2 + cos(x1), 2.5838531634528574)
 """
 
-from .api import derive, grad, trace
+from .api import (
+    derive,
+    grad,
+    hessian,
+    hessian_sparsity,
+    hvp,
+    jacobian,
+    jacobian_sparsity,
+    jvp,
+    sparse_jacobian,
+    trace,
+    vjp,
+)
 from .closedform import Gradient
 from .derivation import Derivation
 from .errors import DomainError, LimitError, ParseError, SymdiffError, VariableError
-from .forward import evaluate
+from .forward import TangentStep, evaluate, tangent_values, tangents
 from .graph import Const, Graph, Node
 from .primitives import PRIMITIVES
-from .reverse import AdjointStep, Term, adjoint_values, reverse
+from .reverse import AdjointStep, Term, adjoint_program, adjoint_values, reverse
+from .sparsity import SparseJacobian, Sparsity
+from .tracer import FUNCTIONS_TRACED as _FUNCTIONS
+
+# symdiff's own math functions, for traced Python functions: sd.sin(x), sd.exp(x), ...
+globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRIMITIVES",
     "AdjointStep",
+    "SparseJacobian",
+    "Sparsity",
+    "TangentStep",
     "Const",
     "Derivation",
     "DomainError",
@@ -33,10 +53,23 @@ __all__ = [
     "Term",
     "VariableError",
     "__version__",
+    "adjoint_program",
     "adjoint_values",
     "derive",
     "evaluate",
     "grad",
+    "hessian",
+    "hessian_sparsity",
+    "hvp",
+    "jacobian",
+    "jacobian_sparsity",
+    "jvp",
     "reverse",
+    "sparse_jacobian",
+    "tangent_values",
+    "tangents",
     "trace",
+    "vjp",
+    # the functions, except the three that would shadow builtins on `import *`
+    *sorted(name for name in _FUNCTIONS if name not in ("abs", "max", "min")),
 ]

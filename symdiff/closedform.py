@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Literal
 
+import numpy as np
 import sympy
 
 from .errors import DomainError, SymdiffError
-from .forward import evaluate
-from .graph import Graph
+from .forward import Primal, evaluate
+from .graph import Const, Graph
+from .primitives import PRIMITIVES, SYMBOLIC
 from .reverse import adjoint_values
 
 Simplify = Literal["auto", "full", "none"]
@@ -80,12 +82,20 @@ class Gradient(Mapping[str, sympy.Expr]):
         graph: the traced expression.
         variables: the differentiation variables, in order.
         simplify: the policy the formulas were produced under.
+        seed: the output seed (cotangent) the sweep started from; 1 for a plain gradient.
     """
 
-    def __init__(self, graph: Graph, formulas: Mapping[str, sympy.Expr], simplify: Simplify):
+    def __init__(
+        self,
+        graph: Graph,
+        formulas: Mapping[str, sympy.Expr],
+        simplify: Simplify,
+        seed: object = 1,
+    ):
         self.graph = graph
         self.variables = graph.wrt
         self.simplify = simplify
+        self.seed = seed
         self._formulas = dict(formulas)
 
     def __getitem__(self, name: str) -> sympy.Expr:
@@ -121,7 +131,7 @@ class Gradient(Mapping[str, sympy.Expr]):
         """
         merged = {**(point or {}), **values}
         graph = self.graph
-        bar = adjoint_values(graph, evaluate(graph, merged))
+        bar = adjoint_values(graph, evaluate(graph, merged), self.seed)
         return {v: bar[graph.input_of[v]] for v in self.variables}
 
     def lambdify(self, backend: str = "numpy") -> Callable[..., tuple]:
@@ -140,3 +150,152 @@ class Gradient(Mapping[str, sympy.Expr]):
         from .numeric import lambdify
 
         return lambdify([self[v] for v in self.variables], self.graph.symbols, backend)
+
+
+def program(graph: Graph) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:
+    """A graph as a straight-line program in the form `sympy.cse` returns.
+
+    Returns:
+        `(assignments, outputs)`: one `(w_k, formula)` per primitive node in evaluation order, the
+        formulas in the input variables and earlier w's; and one expression per output.
+
+    Example:
+        >>> import symdiff as sd
+        >>> program(sd.trace("x*x + 1"))
+        ([(w2, x**2), (w3, w2 + 1)], [w3])
+    """
+    env: dict[str, sympy.Expr] = {}
+    assignments = []
+    for node in graph.nodes:
+        if node.is_input:
+            env[node.name] = graph.symbol_of[node.var]
+            continue
+        args = [a.value if isinstance(a, Const) else env[a] for a in node.args]
+        env[node.name] = symbol = graph.w(node.name)
+        assignments.append((symbol, PRIMITIVES[node.op].value(SYMBOLIC, *args)))
+    outputs = [o.value if isinstance(o, Const) else env[o] for o in graph.outputs]
+    return assignments, outputs
+
+
+def count_program_ops(assignments: list[tuple[sympy.Symbol, sympy.Expr]]) -> int:
+    """Operations of a straight-line program, counted with `sympy.count_ops`."""
+    return sum(sympy.count_ops(formula) for _, formula in assignments)
+
+
+def choose_mode(outputs: int, inputs: int, mode: str = "auto") -> tuple[str, str]:
+    """Forward or reverse mode for an m x n Jacobian, by counting sweeps.
+
+    Example:
+        >>> choose_mode(1, 3)[1]
+        'auto: 1 reverse sweep (one per output) instead of 3 forward sweeps (one per input)'
+    """
+    if mode not in ("auto", "fwd", "rev"):
+        raise SymdiffError(f"mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
+
+    def sweeps(n: int, kind: str, per: str) -> str:
+        return f"{n} {kind} sweep{'s' if n != 1 else ''} (one per {per})"
+
+    rev, fwd = sweeps(outputs, "reverse", "output"), sweeps(inputs, "forward", "input")
+    if mode == "auto":
+        if outputs <= inputs:
+            return "rev", f"auto: {rev} instead of {fwd}"
+        return "fwd", f"auto: {fwd} instead of {rev}"
+    return mode, f"{mode} as asked: {rev if mode == 'rev' else fwd}"
+
+
+def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -> sympy.Matrix:
+    """The Jacobian of a graph's outputs with respect to `graph.wrt`, sweep by sweep.
+
+    Reverse mode runs one reverse sweep per output (seed: that output's unit cotangent) and
+    reads a row off the input adjoints; forward mode runs one tangent sweep per input (seed: that
+    input's unit tangent) and reads a column off the output tangents.
+
+    Returns:
+        An m x n `sympy.Matrix` with attributes `mode` (`"fwd"`/`"rev"`), `reason` (why),
+        `outputs` (output names) and `variables`.
+
+    Example:
+        >>> import symdiff as sd
+        >>> J = jacobian_of(sd.trace(["r*cos(t)", "r*sin(t)"]))
+        >>> J, J.mode
+        (Matrix([
+        [cos(t), -r*sin(t)],
+        [sin(t),  r*cos(t)]]), 'rev')
+    """
+    from .forward import tangents
+    from .reverse import input_adjoints, reverse
+
+    m, n = len(graph.outputs), len(graph.wrt)
+    mode, reason = choose_mode(m, n, mode)
+    primal = Primal(graph)
+    rows: list[list[sympy.Expr]] = [[sympy.S.Zero] * n for _ in range(m)]
+    if mode == "rev":
+        for i in range(m):
+            if isinstance(graph.outputs[i], Const):
+                continue
+            seed = [int(k == i) for k in range(m)]
+            steps = input_adjoints(graph, reverse(graph, seed=seed, primal=primal))
+            for j, var in enumerate(graph.wrt):
+                rows[i][j] = steps[var].expanded
+    else:
+        for j, var in enumerate(graph.wrt):
+            dots = {s.node: s.expanded for s in tangents(graph, {var: 1}, primal=primal)}
+            for i, out in enumerate(graph.outputs):
+                rows[i][j] = sympy.S.Zero if isinstance(out, Const) else dots[out]
+    flat = simplify_formulas([e for row in rows for e in row], simplify, len(graph))
+    matrix = sympy.Matrix(m, n, flat)
+    matrix.mode, matrix.reason = mode, reason
+    matrix.outputs, matrix.variables = graph.output_names, graph.wrt
+    return matrix
+
+
+def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
+    """The Hessian of a scalar graph, from the graph itself: forward over reverse.
+
+    The reverse sweep is first written out as a program (`adjoint_program`), then one forward
+    sweep per variable runs over that program; no flat gradient is expanded and handed to
+    `sympy.hessian`. The matrix is symmetric (the lower triangle mirrors the upper).
+
+    Example:
+        >>> import symdiff as sd
+        >>> hessian_of(sd.trace("x**2*y"))
+        Matrix([
+        [2*y, 2*x],
+        [2*x,   0]])
+    """
+    from .reverse import adjoint_program
+
+    scalar = graph.output  # raises for several outputs
+    del scalar
+    jac = jacobian_of(adjoint_program(graph, keep_outputs=False), "fwd", simplify)
+    n = jac.rows
+    hess = sympy.Matrix(n, n, lambda i, j: jac[min(i, j), max(i, j)])
+    hess.mode, hess.reason = "fwd-over-rev", f"{n} forward sweeps over the adjoint program"
+    return hess
+
+
+def jacobian_values(graph: Graph, point: Mapping[str, object], mode: str = "auto") -> np.ndarray:
+    """The Jacobian at a point by numeric sweeps (no SymPy): one per output or per input.
+
+    Example:
+        >>> import symdiff as sd
+        >>> jacobian_values(sd.trace(["x*y", "x + y"]), {"x": 2, "y": 3})
+        array([[3., 2.],
+               [1., 1.]])
+    """
+    from .forward import tangent_values
+    from .reverse import adjoint_values
+
+    m, n = len(graph.outputs), len(graph.wrt)
+    mode = choose_mode(m, n, mode)[0]
+    values = evaluate(graph, point)
+    result = np.zeros((m, n))
+    if mode == "rev":
+        for i in range(m):
+            bar = adjoint_values(graph, values, [int(k == i) for k in range(m)])
+            result[i] = [bar[graph.input_of[v]] for v in graph.wrt]
+    else:
+        for j, var in enumerate(graph.wrt):
+            dot = tangent_values(graph, values, {var: 1})
+            result[:, j] = [0.0 if isinstance(o, Const) else dot[o] for o in graph.outputs]
+    return result

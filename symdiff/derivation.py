@@ -1,4 +1,4 @@
-"""A derivation: the primal table, the adjoint steps and the gradient of one expression.
+"""A derivation: the primal table, then the reverse (or forward) sweep and what it gives.
 
 Example:
     >>> import symdiff as sd
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sympy
 
 from .closedform import Gradient
-from .forward import arg_value, output_value
+from .forward import TangentStep, arg_value, output_value
 from .graph import Graph
 from .primitives import PRIMITIVES
 from .reverse import AdjointStep, input_adjoints
@@ -22,33 +22,60 @@ from .reverse import AdjointStep, input_adjoints
 
 @dataclass(frozen=True)
 class Derivation:
-    """Everything reverse mode computes for one expression, ready to show.
+    """Everything a sweep computes for one expression (or several), ready to show.
 
     Attributes:
         graph: the Wengert list.
         point: the point (floats), or None for a purely symbolic derivation.
         values: each node's value at the point, or None.
-        steps: the adjoint steps, from the seed back to the first input.
-        gradient: the closed-form gradient.
-        seed: the output's adjoint z̄.
+        steps: reverse mode: the adjoint steps, from the seed back to the first input.
+        gradient: reverse mode: the closed form (the gradient, or cotangentᵀ·J for several
+            outputs); None in forward mode.
+        seed: reverse mode with one output: z̄, a number; with several: `{output: z̄i}`.
+            Forward mode: `{variable: ẋ}`.
+        mode: `"reverse"` or `"forward"`.
+        tangent_steps: forward mode: the tangent steps, inputs first.
     """
 
     graph: Graph
     point: dict[str, float] | None
     values: dict[str, float] | None
     steps: tuple[AdjointStep, ...]
-    gradient: Gradient
-    seed: sympy.Expr
+    gradient: Gradient | None
+    seed: sympy.Expr | dict[str, sympy.Expr]
+    mode: str = "reverse"
+    tangent_steps: tuple[TangentStep, ...] = ()
 
     @property
     def output_value(self) -> float | None:
-        """z at the point."""
+        """z at the point (for a single output)."""
         return None if self.values is None else output_value(self.graph, self.values)
 
     @property
-    def gradient_values(self) -> dict[str, float] | None:
-        """Each partial at the point, from the numeric reverse sweep."""
+    def output_values(self) -> dict[str, float] | None:
+        """Each output's value at the point, by output name."""
         if self.values is None:
+            return None
+        pairs = zip(self.graph.output_names, self.graph.outputs, strict=True)
+        return {name: float(arg_value(self.values, out)) for name, out in pairs}
+
+    @property
+    def output_tangents(self) -> dict[str, tuple[sympy.Expr, float | None]]:
+        """Forward mode: each output's tangent ż as (formula in the inputs, value or None)."""
+        by_node = {step.node: step for step in self.tangent_steps}
+        result = {}
+        for name, out in zip(self.graph.output_names, self.graph.outputs, strict=True):
+            step = by_node.get(out) if isinstance(out, str) else None
+            if step is None:
+                result[name] = (sympy.S.Zero, None if self.values is None else 0.0)
+            else:
+                result[name] = (step.expanded, step.value)
+        return result
+
+    @property
+    def gradient_values(self) -> dict[str, float] | None:
+        """Reverse mode: each partial at the point, from the numeric reverse sweep."""
+        if self.values is None or self.gradient is None:
             return None
         steps = input_adjoints(self.graph, self.steps)
         return {v: steps[v].value for v in self.gradient.variables}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -181,3 +182,149 @@ class Primal(Mapping[str, sympy.Expr]):
 
     def __len__(self) -> int:
         return len(self.graph.nodes)
+
+    def expand(self, formula: sympy.Expr) -> sympy.Expr:
+        """A formula in the w's rewritten in the inputs, expanding only the w's it mentions."""
+        if formula.is_Number:
+            return formula
+        names = {node.name for node in self.graph.nodes}
+        return formula.xreplace({s: self[s.name] for s in formula.free_symbols if s.name in names})
+
+
+def local_partial(graph: Graph, node_name: str, position: int) -> sympy.Expr:
+    """∂node/∂(its argument `position`), in the w's: the rule table applied to symbols.
+
+    Example:
+        >>> import symdiff as sd
+        >>> local_partial(sd.trace("x1*x2 + sin(x1)"), "w4", 0)
+        cos(w1)
+    """
+    node = graph.node(node_name)
+    args = [a.value if isinstance(a, Const) else graph.w(a) for a in node.args]
+    partial = PRIMITIVES[node.op].partials[position](SYMBOLIC, graph.w(node_name), *args)
+    return sympy.S(partial)  # the rule may return a plain int (add's partials are 1)
+
+
+def input_tangents(graph: Graph, tangent: object) -> dict[str, sympy.Expr]:
+    """The tangent seed as `{variable: number}`: a mapping (absent variables get 0) or a
+    sequence in `wrt` order.
+
+    Example:
+        >>> import symdiff as sd
+        >>> input_tangents(sd.trace("x*y"), {"x": 1})
+        {'x': 1, 'y': 0}
+    """
+    from .reverse import seed_value  # the same number rules as the reverse seed
+
+    if isinstance(tangent, Mapping):
+        unknown = [k for k in tangent if k not in graph.input_of]
+        if unknown:
+            raise VariableError(f"the tangent names {unknown}, which the graph does not use")
+        given = dict(tangent)
+    elif isinstance(tangent, Sequence) and not isinstance(tangent, str):
+        if len(tangent) != len(graph.wrt):
+            raise VariableError(
+                f"the tangent has {len(tangent)} entries for {len(graph.wrt)} variables"
+            )
+        given = dict(zip(graph.wrt, tangent, strict=True))
+    else:
+        raise VariableError("the tangent must be a mapping {variable: number} or a sequence")
+    return {v: seed_value(given.get(v, 0)) for v in graph.variables}
+
+
+def tangent_values(graph: Graph, values: Mapping[str, float], tangent: object) -> dict[str, float]:
+    """Numeric forward-mode sweep: every node's tangent ẇ as a float.
+
+    Example:
+        >>> import symdiff as sd
+        >>> g = sd.trace("x1*x2 + sin(x1)")
+        >>> tangent_values(g, sd.evaluate(g, {"x1": 2, "x2": 3}), {"x1": 1})["w5"]
+        2.5838531634528574
+    """
+    seeds = input_tangents(graph, tangent)
+    dot: dict[str, float] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            dot[node.name] = float(seeds[node.var])
+            continue
+        args = [arg_value(values, a) for a in node.args]
+        partials = PRIMITIVES[node.op].partials
+        total = 0.0
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, str) and dot[arg] != 0.0:
+                d = apply_numeric(node, partials[position], *args, out=values[node.name])
+                total += d * dot[arg]
+        dot[node.name] = total
+    return dot
+
+
+@dataclass(frozen=True)
+class TangentStep:
+    """The tangent ẇ of one node in a forward-mode sweep.
+
+    Attributes:
+        node: the node (`"w3"`).
+        terms: `(argument, ∂node/∂argument)` pairs, the partials in the w's.
+        local: the formula in the w's and ẇ's (`w2*wdot1 + w1*wdot2`).
+        expanded: the same in the inputs, with the seed's numbers for the input tangents.
+        value: its number at the point, from `tangent_values`, or None.
+        seed: for an input, its seed (ẋ).
+    """
+
+    node: str
+    terms: tuple[tuple[str, sympy.Expr], ...]
+    local: sympy.Expr
+    expanded: sympy.Expr
+    value: float | None = None
+    seed: sympy.Expr | None = None
+
+    def __str__(self) -> str:
+        from .render import tangent_text
+
+        return tangent_text(self)
+
+
+def tangents(
+    graph: Graph,
+    tangent: object,
+    at: Mapping[str, object] | None = None,
+    primal: Primal | None = None,
+) -> tuple[TangentStep, ...]:
+    """Symbolic forward-mode sweep: one `TangentStep` per node, inputs first.
+
+    Args:
+        graph: from `trace`.
+        tangent: the seed: `{variable: ẋ}` (absent ones 0) or a sequence in `wrt` order.
+        at: a point; each step then carries its number.
+        primal: the graph's `Primal`, to share expansions.
+
+    Example:
+        >>> import symdiff as sd
+        >>> [str(s.expanded) for s in tangents(sd.trace("x1*x2 + sin(x1)"), {"x1": 1})]
+        ['1', '0', 'x2', 'cos(x1)', 'x2 + cos(x1)']
+    """
+    seeds = input_tangents(graph, tangent)
+    numbers = None if at is None else tangent_values(graph, evaluate(graph, at), tangent)
+    primal = primal or Primal(graph)
+    expanded: dict[str, sympy.Expr] = {}
+    steps = []
+    for node in graph.nodes:
+        if node.is_input:
+            seed = seeds[node.var]
+            expanded[node.name] = seed
+            step = TangentStep(node.name, (), seed, seed, None, seed)
+        else:
+            terms = tuple(
+                (arg, local_partial(graph, node.name, position))
+                for position, arg in enumerate(node.args)
+                if isinstance(arg, str)
+            )
+            local = sympy.Add(*[d * graph.wdot(arg) for arg, d in terms])
+            expanded[node.name] = sympy.Add(
+                *[primal.expand(d) * expanded[arg] for arg, d in terms if expanded[arg] != 0]
+            )
+            step = TangentStep(node.name, terms, local, expanded[node.name])
+        if numbers is not None:
+            step = replace(step, value=numbers[node.name])
+        steps.append(step)
+    return tuple(steps)

@@ -19,6 +19,7 @@ from sympy.printing.str import StrPrinter
 if TYPE_CHECKING:
     from .closedform import Gradient
     from .derivation import Derivation
+    from .forward import TangentStep
     from .graph import Graph
     from .reverse import AdjointStep
 
@@ -93,19 +94,36 @@ def table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     return lines
 
 
-def term_text(step: AdjointStep) -> str:
-    """The local chain-rule formula of a step: `w̄3·w2 + w̄4·cos(w1)`."""
+def factor_text(partial: sympy.Expr) -> str:
+    """A local partial as a factor: parenthesised when it is a sum or negative."""
+    text = math_str(partial)
+    return f"({text})" if partial.is_Add or text.startswith("-") else text
+
+
+def term_text(step: AdjointStep, seed_label: str = "z̄") -> str:
+    """The local chain-rule formula of a step: `w̄3·w2 + w̄4·cos(w1)`.
+
+    An output's step starts with its seed (`z̄`, or `z̄1` with several outputs).
+    """
+    parts = [f"{bar(t.parent)}·{factor_text(t.partial)}" for t in step.terms]
     if step.seed is not None:
-        return "z̄ (seed)"
-    if not step.terms:
-        return "0 (not used)"
-    parts = []
-    for term in step.terms:
-        factor = math_str(term.partial)
-        if term.partial.is_Add or factor.startswith("-"):
-            factor = f"({factor})"
-        parts.append(f"{bar(term.parent)}·{factor}")
-    return " + ".join(parts)
+        parts.insert(0, seed_label if parts else f"{seed_label} (seed)")
+    return " + ".join(parts) if parts else "0 (not used)"
+
+
+def tangent_terms_text(step: TangentStep) -> str:
+    """The local chain rule of a tangent step: `w2·ẇ1 + w1·ẇ2`."""
+    if step.seed is not None:
+        return f"{dot(step.node)} (seed)"
+    return " + ".join(f"{factor_text(d)}·{dot(arg)}" for arg, d in step.terms) or "0"
+
+
+def tangent_text(step: TangentStep) -> str:
+    """One tangent step on one line: `ẇ3 = w2·ẇ1 + w1·ẇ2 = x2 = 3`."""
+    parts = [dot(step.node), tangent_terms_text(step), math_str(step.expanded)]
+    if step.value is not None:
+        parts.append(number_str(step.value))
+    return " = ".join(parts)
 
 
 def chain_rule_text(step: AdjointStep) -> str:
@@ -139,16 +157,15 @@ def gradient_lines(
     gradient: Gradient,
     values: Mapping[str, float] | None = None,
     exact: bool = False,
-    seed: sympy.Expr = sympy.S.One,
+    label: str = "dz/d{}",
 ) -> list[str]:
     """`dz/dx1 = x2 + cos(x1) = 2.58385` per variable; `exact` prints values in full (repr).
 
-    With a seed other than 1 the sweep computes z̄·dz/dx, and the lines say so.
+    `label` names each line (`"z̄·dz/d{}"` when the sweep was seeded with z̄ ≠ 1).
     """
-    scale = "" if seed == 1 else "z̄·"
     lines = []
     for var in gradient.variables:
-        line = f"{scale}dz/d{var} = {math_str(gradient[var])}"
+        line = f"{label.format(var)} = {math_str(gradient[var])}"
         if values is not None:
             line += " = " + number_str(values[var], None if exact else 6)
         lines.append(line)
@@ -159,40 +176,100 @@ def gradient_text(gradient: Gradient) -> str:
     return "\n".join(gradient_lines(gradient))
 
 
+def _seed_labels(d: Derivation) -> dict[str, str]:
+    """Node -> the seed symbols it receives as an output (`z̄`, or `z̄1 + z̄3`)."""
+    graph = d.graph
+    labels: dict[str, list[str]] = {}
+    for name, out in zip(graph.output_names, graph.outputs, strict=True):
+        if isinstance(out, str):
+            labels.setdefault(out, []).append(bar(name))
+    return {node: " + ".join(names) for node, names in labels.items()}
+
+
+def _seed_text(d: Derivation) -> str:
+    if isinstance(d.seed, dict):
+        marks = bar if d.mode == "reverse" else dot
+        return ", ".join(f"{marks(k)} = {math_str(v)}" for k, v in d.seed.items())
+    return f"z̄ = {math_str(d.seed)}"
+
+
 def derivation_text(d: Derivation) -> str:
     """The forward and reverse tables of a derivation, as in the worked example of DESIGN.md."""
     graph = d.graph
-    head = f"z = {graph.source}"
+    sources = graph.source.split("; ")
+    if len(sources) == len(graph.outputs):
+        heads = [f"{name} = {src}" for name, src in zip(graph.output_names, sources, strict=True)]
+    else:
+        heads = [f"{', '.join(graph.output_names)} = {graph.source}"]
     if d.point:
-        head += f"   at {point_str(d.point)}"
-    lines = [head, ""]
+        heads[-1] += f"   at {point_str(d.point)}"
+    lines = [*heads, ""]
 
-    primal = [["forward (primal)", "value" if d.values else ""]]
+    values = d.values
+    primal = [["forward (primal)", "value" if values else ""]]
     for node in graph.nodes:
-        primal.append([cut(str(node)), number_str(d.values[node.name]) if d.values else ""])
-    primal.append([f"z = {graph.output}", number_str(d.output_value) if d.values else ""])
+        primal.append([cut(str(node)), number_str(values[node.name]) if values else ""])
+    outputs = d.output_values or {}
+    for name, out in zip(graph.output_names, graph.outputs, strict=True):
+        primal.append([f"{name} = {out}", number_str(outputs.get(name))])
     lines += table(primal, indent="")
 
-    lines += ["", f"reverse (adjoint), seed z̄ = {math_str(d.seed)}"]
-    adjoint = [["adjoint", "local (chain rule)", "expanded", "value" if d.values else "", "from"]]
-    for step in d.steps:
-        adjoint.append(
-            [
-                bar(step.node),
-                cut(term_text(step)),
-                cut(math_str(step.expanded)),
-                number_str(step.value),
-                cut(uses_text(d.graph, step)),
-            ]
+    if d.mode == "forward":
+        lines += ["", f"forward (tangent), seed {_seed_text(d)}"]
+        rows = [["tangent", "local (chain rule)", "expanded", "value" if values else ""]]
+        for step in d.tangent_steps:
+            rows.append(
+                [
+                    dot(step.node),
+                    cut(tangent_terms_text(step)),
+                    cut(math_str(step.expanded)),
+                    number_str(step.value),
+                ]
+            )
+        lines += table(rows, indent="")
+        lines += ["", "directional derivative (the seed picks the direction)"]
+        for name, (formula, value) in d.output_tangents.items():
+            shown = f"{dot(name)} = {math_str(formula)}"
+            lines.append(shown + (f" = {number_str(value)}" if value is not None else ""))
+        note = (
+            "note: each tangent sums, over the node's arguments, (the local partial) × "
+            "(their tangent);\nthe seed ẋ is the direction: one forward sweep per input "
+            "direction gives one Jacobian column."
         )
-    lines += table(adjoint, indent="")
-
-    lines += ["", "gradient" if d.seed == 1 else f"gradient times the seed z̄ = {d.seed}"]
-    lines += gradient_lines(d.gradient, d.gradient_values, seed=d.seed)
-    lines += [f"note: {kink}" for kink in d.kinks]
+    else:
+        lines += ["", f"reverse (adjoint), seed {_seed_text(d)}"]
+        seeds = _seed_labels(d)
+        rows = [["adjoint", "local (chain rule)", "expanded", "value" if values else "", "from"]]
+        for step in d.steps:
+            rows.append(
+                [
+                    bar(step.node),
+                    cut(term_text(step, seeds.get(step.node, "z̄"))),
+                    cut(math_str(step.expanded)),
+                    number_str(step.value),
+                    cut(uses_text(graph, step)),
+                ]
+            )
+        lines += table(rows, indent="")
+        single = len(graph.outputs) == 1
+        if single and d.seed == 1:
+            lines += ["", "gradient"]
+            label = "dz/d{}"
+        elif single:
+            lines += ["", f"gradient times the seed z̄ = {math_str(d.seed)}"]
+            label = "z̄·dz/d{}"
+        else:
+            lines += ["", f"vector-Jacobian product, seed {_seed_text(d)}"]
+            label = "Σ z̄i·dzi/d{}"
+        lines += gradient_lines(d.gradient, d.gradient_values, label=label)
+        note = (
+            "note: each adjoint sums, over the nodes that use it, (their adjoint) × (their "
+            "local\npartial), e.g. w̄i = Σ w̄j·∂wj/∂wi; the seed z̄ says which output is "
+            "differentiated."
+        )
     lines += [
-        "",
-        "note: each adjoint sums, over the nodes that use it, (their adjoint) × (their local",
-        "partial), e.g. w̄i = Σ w̄j·∂wj/∂wi; the seed z̄ says which output is differentiated.",
+        f"note: holds where {c} (the branch taken at the traced point)" for c in graph.conditions
     ]
+    lines += [f"note: {kink}" for kink in d.kinks]
+    lines += ["", *note.splitlines()]
     return "\n".join(line.rstrip() for line in lines)

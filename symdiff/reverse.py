@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import VariableError
-from .forward import Primal, apply_numeric, arg_value, evaluate, to_float
-from .graph import Graph
-from .primitives import PRIMITIVES, SYMBOLIC
+from .forward import Primal, apply_numeric, arg_value, evaluate, local_partial, to_float
+from .graph import Const, Graph
+from .primitives import PRIMITIVES
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ def seed_value(seed: object) -> sympy.Expr:
     return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)
 
 
-def output_seeds(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
-    """The seed (cotangent) as `{output node: adjoint}`, summed where outputs share a node.
+def seeds_by_output(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
+    """The seed (cotangent) as `{output name: z̄}`, checked against the outputs.
 
     Args:
         graph: from `trace`.
@@ -89,8 +89,8 @@ def output_seeds(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
 
     Example:
         >>> import symdiff as sd
-        >>> output_seeds(sd.trace(["x*y", "x + y"]), [1, 0])
-        {'w3': 1, 'w4': 0}
+        >>> seeds_by_output(sd.trace(["x*y", "x + y"]), {"z2": 3})
+        {'z1': 0, 'z2': 3}
     """
     n = len(graph.outputs)
     if isinstance(seed, Mapping):
@@ -106,10 +106,22 @@ def output_seeds(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
         seeds = [seed]
     else:
         raise VariableError(f"the graph has {n} outputs: give one seed per output (a cotangent)")
+    return {name: seed_value(s) for name, s in zip(graph.output_names, seeds, strict=True)}
+
+
+def output_seeds(graph: Graph, seed: object = 1) -> dict[str, sympy.Expr]:
+    """The seed as `{output node: z̄}`, summed where two outputs are the same node.
+
+    Example:
+        >>> import symdiff as sd
+        >>> output_seeds(sd.trace(["x*y", "x + y"]), [1, 0])
+        {'w3': 1, 'w4': 0}
+    """
     result: dict[str, sympy.Expr] = {}
-    for out, s in zip(graph.outputs, seeds, strict=True):
+    by_name = seeds_by_output(graph, seed)
+    for name, out in zip(graph.output_names, graph.outputs, strict=True):
         if isinstance(out, str):
-            result[out] = result.get(out, 0) + seed_value(s)
+            result[out] = result.get(out, 0) + by_name[name]
     return result
 
 
@@ -142,13 +154,6 @@ def adjoint_values(
                 d = apply_numeric(node, partials[position], *args, out=values[node.name])
                 bar[arg] += bar[node.name] * d
     return bar
-
-
-def local_partial(graph: Graph, parent: str, position: int) -> sympy.Expr:
-    """∂parent/∂(its argument `position`), in the w's: the rule table applied to symbols."""
-    node = graph.node(parent)
-    args = [a.value if not isinstance(a, str) else graph.w(a) for a in node.args]
-    return sympy.sympify(PRIMITIVES[node.op].partials[position](SYMBOLIC, graph.w(parent), *args))
 
 
 def reverse(
@@ -205,19 +210,70 @@ def reverse(
             if isinstance(arg, str):
                 partial = local_partial(graph, node.name, position)
                 uses[arg].append(
-                    (Term(node.name, position, partial), expanded * _expand(graph, partial, primal))
+                    (Term(node.name, position, partial), expanded * primal.expand(partial))
                 )
     return tuple(steps)
-
-
-def _expand(graph: Graph, formula: sympy.Expr, primal: Primal) -> sympy.Expr:
-    """A formula in the w's rewritten in the inputs, expanding only the w's it mentions."""
-    if formula.is_Number:
-        return formula
-    return formula.xreplace({s: primal[s.name] for s in formula.free_symbols})
 
 
 def input_adjoints(graph: Graph, steps: tuple[AdjointStep, ...]) -> dict[str, AdjointStep]:
     """The steps of the input nodes, by variable name."""
     by_node = {step.node: step for step in steps}
     return {var: by_node[graph.input_of[var]] for var in graph.variables}
+
+
+def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -> Graph:
+    """The reverse sweep as a graph: one straight-line program for the outputs and every partial.
+
+    The primal nodes come first, numbered as in `graph`; then the reverse sweep's own nodes, built
+    by applying the rule table's partials to the primal nodes on a folding tape (no `·1`, no
+    `+ 0`, shared subexpressions merged). Its size is O(size of `graph`): the cheap gradient.
+    Its outputs: the primal outputs (unless `keep_outputs` is False), then `∂/∂v` for each
+    variable of `graph.wrt`, seeded by `seed`. Differentiating it again gives Hessians.
+
+    Example:
+        >>> import symdiff as sd
+        >>> print(adjoint_program(sd.trace("x1*x2 + sin(x1)")))
+        w1 = x1
+        w2 = x2
+        w3 = w1·w2
+        w4 = sin(w1)
+        w5 = w3 + w4
+        w6 = cos(w1)
+        w7 = w6 + w2
+        z = w5
+        dz/dx1 = w7
+        dz/dx2 = w1
+    """
+    from .tracer import TRACING, Tape, Traced  # the tracer builds on forward, not on reverse
+
+    tape = Tape(fold=True)
+    env: dict[str, Traced] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            env[node.name] = tape.variable(node.var, graph.symbol_of[node.var])
+        else:  # replayed as written: the primal part keeps the user's structure and numbering
+            args = tuple(a if isinstance(a, Const) else env[a].ref for a in node.args)
+            env[node.name] = Traced(tape, tape.builder.apply(node.op, args))
+    bar: dict[str, object] = dict(output_seeds(graph, seed))
+    for node in reversed(graph.nodes):
+        adjoint = bar.get(node.name)
+        if node.is_input or adjoint is None:
+            continue
+        args = [a.value if isinstance(a, Const) else env[a] for a in node.args]
+        partials = PRIMITIVES[node.op].partials
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, str):
+                contribution = adjoint * partials[position](TRACING, env[node.name], *args)
+                bar[arg] = contribution if arg not in bar else bar[arg] + contribution
+    gradient = [bar.get(graph.input_of[v], 0) for v in graph.wrt]
+    if len(graph.outputs) == 1:
+        labels = [f"d{graph.output_names[0]}/d{v}" for v in graph.wrt]
+    else:
+        labels = [f"vjp_{v}" for v in graph.wrt]
+    outputs = [tape.ref(g) for g in gradient]
+    names = labels
+    if keep_outputs:
+        outputs = [a if isinstance(a, Const) else env[a].ref for a in graph.outputs] + outputs
+        names = [*graph.output_names, *labels]
+    source = f"gradient of {graph.source}"
+    return tape.builder.finish(outputs, graph.wrt, source, graph.prefix, names)

@@ -152,9 +152,9 @@ class Tape:
             if condition:
                 return result
         if op == "mul" and (is_(a, -1) or is_(b, -1)):
-            return self.apply("neg", b if is_(a, -1) else a).ref
+            return self.apply("neg", Traced(self, b if is_(a, -1) else a)).ref
         if op == "sub" and is_(a, 0):
-            return self.apply("neg", b).ref
+            return self.apply("neg", Traced(self, b)).ref
         if op == "neg" and not isinstance(a, Const) and self.builder.op_of(a)[0] == "neg":
             return self.builder.op_of(a)[1][0]
         return None
@@ -207,6 +207,11 @@ class Traced:
     __eq__ = lambda self, o: self.tape.compare("==", self, o)  # noqa: E731
     __ne__ = lambda self, o: self.tape.compare("!=", self, o)  # noqa: E731
     __hash__ = object.__hash__
+
+    def _sympy_(self):
+        # SymPy numbers on the left (2*x with SymPy's 2) then return NotImplemented, and Python
+        # falls back to our reflected operator instead of float()
+        raise sympy.SympifyError(self)
 
     def __bool__(self) -> bool:
         return self.tape.compare("!=", self, 0)
