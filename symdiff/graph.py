@@ -233,8 +233,6 @@ class GraphBuilder:
     _vars: dict[str, int] = field(default_factory=dict)
     _symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
     _constants: set[int] = field(default_factory=set)
-    #: reference -> node name, filled by `finish`
-    names: dict[int, str] = field(default_factory=dict)
 
     def variable(self, name: str, symbol: sympy.Symbol | None = None) -> int:
         """The reference of variable `name`, created on first use."""
@@ -263,6 +261,10 @@ class GraphBuilder:
     def is_constant(self, ref: int | Const) -> bool:
         """Whether a reference depends on no variable."""
         return isinstance(ref, Const) or ref in self._constants
+
+    def symbol(self, name: str) -> sympy.Symbol:
+        """The SymPy symbol of variable `name`."""
+        return self._symbols[name]
 
     def op_of(self, ref: int | Const) -> tuple[str, tuple] | None:
         """`(op, args)` of a reference, or None for a constant."""
@@ -303,7 +305,7 @@ class GraphBuilder:
         prefix = _choose_prefix(variables, prefix)
 
         live = self._reachable(outputs)
-        names = self.names
+        names: dict[int, str] = {}
         nodes: list[Node] = []
         for var in variables:
             names[self._vars[var]] = name = f"{prefix}{len(nodes) + 1}"

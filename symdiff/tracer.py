@@ -159,15 +159,35 @@ class Tape:
             return self.builder.op_of(a)[1][0]
         return None
 
-    def conditions(self, graph: Graph) -> tuple[str, ...]:
-        """The recorded branches as text in the graph's node names (`w2 < 2`)."""
-        names = self.builder.names
+    def formula(self, ref: int | Const) -> sympy.Expr:
+        """A reference's formula in the input variables (iterative: chains can be long)."""
+        if isinstance(ref, Const):
+            return ref.value
+        memo: dict[int, sympy.Expr] = {}
+        stack = [ref]
+        while stack:
+            top = stack[-1]
+            op, args = self.builder.op_of(top)
+            if op == "input":
+                memo[top] = self.builder.symbol(args[0])
+                stack.pop()
+                continue
+            todo = [a for a in args if not isinstance(a, Const) and a not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            values = [a.value if isinstance(a, Const) else memo[a] for a in args]
+            memo[top] = PRIMITIVES[op].value(SYMBOLIC, *values)
+        return memo[ref]
 
-        def text(r):
-            return str(r) if isinstance(r, Const) else names.get(r, f"{self.values[r]:g}")
+    def conditions(self) -> tuple[str, ...]:
+        """The recorded branches, in the input variables (`x*y < 1`)."""
+        from .render import math_str
 
         out = [
-            f"{text(a)} {op if result else _NEGATED[op]} {text(b)}"
+            f"{math_str(self.formula(a))} {op if result else _NEGATED[op]} "
+            f"{math_str(self.formula(b))}"
             for op, a, b, result in self.branches
         ]
         return tuple(dict.fromkeys(out))
@@ -397,7 +417,7 @@ def trace_function(
         w1 = x
         w2 = w1·w1
         z = w2
-        given w1 > 0
+        given x > 0
     """
     try:
         params = list(inspect.signature(f).parameters.values())
@@ -428,4 +448,4 @@ def trace_function(
     single = not isinstance(result, Mapping | list | tuple)
     source = getattr(f, "__name__", "f") + "(" + ", ".join(names) + ")"
     graph = tape.builder.finish(refs[0] if single else refs, wrt, source, prefix, labels)
-    return replace(graph, conditions=tape.conditions(graph))
+    return replace(graph, conditions=tape.conditions())
