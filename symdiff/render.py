@@ -39,7 +39,7 @@ class _MathPrinter(StrPrinter):
         match = _NODE_SYMBOL.fullmatch(expr.name)
         if match:
             letter, kind, index = match.groups()
-            return f"{letter}{_MARK[kind]}{index}"
+            return _marked(letter + index, kind)
         return expr.name
 
 
@@ -61,7 +61,8 @@ def dot(name: str) -> str:
 
 def _marked(name: str, kind: str) -> str:
     letters = name.rstrip("0123456789")
-    return f"{letters}{_MARK[kind]}{name[len(letters) :]}"
+    # NFC: ẇ and ẋ have precomposed forms (w̄ has none and keeps the combining bar)
+    return unicodedata.normalize("NFC", f"{letters}{_MARK[kind]}{name[len(letters) :]}")
 
 
 def number_str(value: float | None, digits: int | None = 6) -> str:

@@ -115,3 +115,44 @@ def test_python_dash_m_works_too():
         timeout=120,
     )
     assert result.stdout.strip() == "dz/dx = 2·x = 6"
+
+
+def test_jacobian_command():
+    result = run("jacobian", "r*cos(t); r*sin(t)", "--wrt", "r,t", "--at", "r=2,t=0")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        "dz1/dr = cos(t) = 1",
+        "dz1/dt = -r·sin(t) = 0",
+        "dz2/dr = sin(t) = 0",
+        "dz2/dt = r·cos(t) = 2",
+    ]
+    assert lines[4].startswith("mode: auto: 2 reverse sweeps")
+    data = json.loads(run("jacobian", "x*y; x; y; x+y", "--json", "--at", "x=1,y=2").stdout)
+    assert data["mode"] == "fwd" and data["values"] == [
+        [2.0, 1.0],
+        [1.0, 0.0],
+        [0.0, 1.0],
+        [1.0, 1.0],
+    ]
+    assert data["jacobian"][0] == ["y", "x"] and data["expressions"][3] == "x+y"
+
+
+def test_hessian_command():
+    result = run(
+        "hessian", "100*(y - x^2)^2 + (1 - x)^2", "--wrt", "x,y", "--at", "x=1,y=1", "--json"
+    )
+    data = json.loads(result.stdout)
+    assert data["values"] == [[802.0, -400.0], [-400.0, 200.0]]
+    assert data["hessian"][1] == ["-400*x", "200"]
+    assert "d²z/dxdy = 2·x" in run("hessian", "x^2*y").stdout
+
+
+def test_explain_forward_mode_and_several_outputs():
+    forward = run(
+        "explain", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3", "--mode", "forward", "--seed", "x1=1"
+    ).stdout
+    assert "ẇ5        1·ẇ3 + 1·ẇ4          x2 + cos(x1)   2.58385" in forward
+    assert "ż = x2 + cos(x1) = 2.58385" in forward
+    several = run("explain", "x*y; x + sin(y)", "--at", "x=1,y=2", "--seed", "0,1").stdout
+    assert "seed z̄1 = 0, z̄2 = 1" in several and "Σ z̄i·dzi/dy = cos(y) = -0.416147" in several

@@ -64,3 +64,47 @@ def test_values_are_floats_even_for_integer_inputs():
     values = sd.evaluate(sd.trace("x1*x2 + sin(x1)"), {"x1": 2, "x2": 3})
     assert all(isinstance(v, float) for v in values.values())
     assert math.isclose(values["w5"], 6 + math.sin(2))
+
+
+def test_tangent_sweep_of_the_worked_example():
+    graph = sd.trace("x1*x2 + sin(x1)")
+    steps = sd.tangents(graph, {"x1": 1}, at={"x1": 2, "x2": 3})
+    assert [str(s) for s in steps] == [
+        "ẇ1 = ẇ1 (seed) = 1 = 1",
+        "ẇ2 = ẇ2 (seed) = 0 = 0",
+        "ẇ3 = w2·ẇ1 + w1·ẇ2 = x2 = 3",
+        "ẇ4 = cos(w1)·ẇ1 = cos(x1) = -0.416147",
+        "ẇ5 = 1·ẇ3 + 1·ẇ4 = x2 + cos(x1) = 2.58385",
+    ]
+    assert steps[-1].value == 3 + math.cos(2)
+
+
+def test_forward_mode_agrees_with_reverse_mode_for_every_direction():
+    text = "exp(x*y)*sin(z) + log(1 + x^2)/y"
+    at = {"x": 0.4, "y": 1.7, "z": -0.3}
+    gradient = sd.grad(text).at(at)
+    graph = sd.trace(text)
+    values = sd.evaluate(graph, at)
+    for var in graph.variables:
+        dots = sd.tangent_values(graph, values, {var: 1})
+        assert math.isclose(dots[graph.output], gradient[var], rel_tol=1e-13)
+    # a general direction is the dot product with the gradient
+    direction = {"x": 0.5, "y": -2.0, "z": 3.0}
+    _, tangent = sd.jvp(text, at=at, tangent=direction)
+    assert math.isclose(tangent, sum(gradient[v] * d for v, d in direction.items()), rel_tol=1e-13)
+
+
+def test_derive_forward_mode():
+    d = sd.derive("x1*x2 + sin(x1)", at={"x1": 2, "x2": 3}, mode="forward", seed={"x2": 1})
+    assert d.output_tangents == {"z": (d.graph.symbols[0], 2.0)}
+    assert d.seed == {"x1": 0, "x2": 1} and d.gradient is None
+    assert "forward (tangent), seed ẋ1 = 0, ẋ2 = 1" in str(d)
+    with pytest.raises(sd.SymdiffError, match="mode"):
+        sd.derive("x", mode="sideways")
+
+
+def test_bad_tangents():
+    with pytest.raises(sd.VariableError, match="does not use"):
+        sd.jvp("x*y", at={"x": 1, "y": 2}, tangent={"q": 1})
+    with pytest.raises(sd.VariableError, match="entries"):
+        sd.jvp("x*y", at={"x": 1, "y": 2}, tangent=[1, 2, 3])
