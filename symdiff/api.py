@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 import sympy
 
 from .closedform import (
+    AUTO_MAX_NODES,
     Gradient,
     Simplify,
     check_defined,
+    check_policy,
     hessian_of,
     jacobian_of,
     simplify_formulas,
@@ -37,6 +39,7 @@ from .reverse import (
     adjoint_program,
     adjoint_values,
     input_adjoints,
+    output_seeds,
     reverse,
     seeds_by_output,
 )
@@ -117,15 +120,24 @@ def grad(
         (x2 + cos(x1), x1)
     """
     graph = trace(expr, wrt, at=at)
-    return _gradient(graph, reverse(graph, seed=seed), simplify, seed)
+    check_policy(simplify)
+    output_seeds(graph, seed)  # a bad seed fails here, not when the formulas are first read
+    if len(graph) <= AUTO_MAX_NODES:  # small: flat formulas now, so errors show at once
+        return _gradient(graph, reverse(graph, seed=seed), simplify, seed)
+    return _gradient(graph, lambda: reverse(graph, seed=seed), simplify, seed)
 
 
 def _gradient(graph: Graph, steps, simplify: Simplify, seed: object = 1) -> Gradient:
-    by_var = input_adjoints(graph, steps)
-    raw = [by_var[v].expanded for v in graph.wrt]
-    formulas = dict(zip(graph.wrt, simplify_formulas(raw, simplify, len(graph)), strict=True))
-    check_defined(formulas)
-    return Gradient(graph, formulas, simplify, seed)
+    """A `Gradient` whose flat formulas come from `steps` (a sweep, or a thunk running one)."""
+
+    def formulas() -> dict[str, sympy.Expr]:
+        by_var = input_adjoints(graph, steps() if callable(steps) else steps)
+        raw = [by_var[v].expanded for v in graph.wrt]
+        result = dict(zip(graph.wrt, simplify_formulas(raw, simplify, len(graph)), strict=True))
+        check_defined(result)
+        return result
+
+    return Gradient(graph, formulas() if not callable(steps) else formulas, simplify, seed)
 
 
 def derive(

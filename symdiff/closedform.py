@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -43,11 +44,16 @@ def simplify_formulas(formulas: list[sympy.Expr], policy: Simplify, graph_size: 
         >>> simplify_formulas([sympy.sin(x)**2 + sympy.cos(x)**2], "auto", 5)
         [1]
     """
-    if policy not in ("auto", "full", "none"):
-        raise SymdiffError(f"simplify must be 'auto', 'full' or 'none', got {policy!r}")
+    check_policy(policy)
     if policy == "none" or (policy == "auto" and not _within_budget(formulas, graph_size)):
         return list(formulas)
     return [sympy.simplify(f) for f in formulas]
+
+
+def check_policy(policy: object) -> None:
+    """Refuse an unknown simplification policy."""
+    if policy not in ("auto", "full", "none"):
+        raise SymdiffError(f"simplify must be 'auto', 'full' or 'none', got {policy!r}")
 
 
 def _within_budget(formulas: list[sympy.Expr], graph_size: int) -> bool:
@@ -75,8 +81,11 @@ def check_defined(formulas: Mapping[str, sympy.Expr]) -> None:
 class Gradient(Mapping[str, sympy.Expr]):
     """The gradient of a scalar expression: `{variable: ∂z/∂variable}` in variable order.
 
-    A `Mapping[str, sympy.Expr]`; `.at(...)` evaluates it (with the numeric reverse sweep),
-    `.lambdify()` turns it into a fast numeric function.
+    A `Mapping[str, sympy.Expr]` of flat closed forms, built on first use (they are a view: for
+    large graphs they can be far bigger than the graph, and building them stops with a
+    `LimitError` past a size budget). The primary form is the program: `.program()` is the
+    straight-line gradient program (O(graph) operations), `.lambdify(backend)` compiles it,
+    `.source()` shows it, and `.at(...)` runs the numeric reverse sweep.
 
     Attributes:
         graph: the traced expression.
@@ -88,7 +97,7 @@ class Gradient(Mapping[str, sympy.Expr]):
     def __init__(
         self,
         graph: Graph,
-        formulas: Mapping[str, sympy.Expr],
+        formulas: Mapping[str, sympy.Expr] | Callable[[], Mapping[str, sympy.Expr]],
         simplify: Simplify,
         seed: object = 1,
     ):
@@ -96,9 +105,12 @@ class Gradient(Mapping[str, sympy.Expr]):
         self.variables = graph.wrt
         self.simplify = simplify
         self.seed = seed
-        self._formulas = dict(formulas)
+        self._formulas = None if callable(formulas) else dict(formulas)
+        self._build = formulas if callable(formulas) else None
 
     def __getitem__(self, name: str) -> sympy.Expr:
+        if self._formulas is None:
+            self._formulas = dict(self._build())
         return self._formulas[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -108,6 +120,8 @@ class Gradient(Mapping[str, sympy.Expr]):
         return len(self.variables)
 
     def __repr__(self) -> str:
+        if self._formulas is None and len(self.graph) > AUTO_MAX_NODES:
+            return f"Gradient({len(self.variables)} variables, program of {len(self.graph)} nodes)"
         body = ", ".join(f"{v!r}: {self[v]}" for v in self.variables)
         return f"Gradient({{{body}}})"
 
@@ -115,6 +129,17 @@ class Gradient(Mapping[str, sympy.Expr]):
         from .render import gradient_text
 
         return gradient_text(self)
+
+    def _latex(self, printer: object = None) -> str:
+        """`sympy.latex(gradient)`: one `\\frac{\\partial z}{\\partial x}` row per variable."""
+        from .document import gradient_latex
+
+        return gradient_latex(self)
+
+    def _repr_latex_(self) -> str:
+        from .document import display_math
+
+        return display_math(self._latex())
 
     def at(
         self, point: Mapping[str, object] | None = None, /, **values: object
@@ -134,12 +159,45 @@ class Gradient(Mapping[str, sympy.Expr]):
         bar = adjoint_values(graph, evaluate(graph, merged), self.seed)
         return {v: bar[graph.input_of[v]] for v in self.variables}
 
+    @cached_property
+    def _adjoint(self) -> Graph:
+        from .reverse import adjoint_program
+
+        return adjoint_program(self.graph, self.seed, keep_outputs=False)
+
+    def program(self) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:
+        """The straight-line program for the value and every partial, in `sympy.cse` form.
+
+        Returns:
+            `(assignments, outputs)`: `(w_k, formula)` pairs in evaluation order, and the
+            function value followed by one expression per partial.
+
+        Example:
+            >>> import symdiff as sd
+            >>> assignments, outputs = sd.grad("x1*x2 + sin(x1)").program()
+            >>> assignments[-2:], outputs
+            ([(w6, cos(x1)), (w7, w6 + x2)], [w5, w7, x1])
+        """
+        from .reverse import adjoint_program
+
+        return program(adjoint_program(self.graph, self.seed))
+
+    def source(self, backend: str = "numpy") -> str:
+        """The Python source `lambdify(backend)` compiles: one line per step, each noting
+        the Wengert line or the reverse step it computes."""
+        from .numeric import to_source
+
+        return to_source(self._adjoint, backend, "gradient")
+
     def lambdify(self, backend: str = "numpy") -> Callable[..., tuple]:
-        """A numeric function of all the graph's variables returning one value per partial.
+        """A fast numeric function of all the graph's variables: one value per partial.
+
+        Generated from the gradient program (not from the flat formulas), so it costs a small
+        multiple of the function itself whatever the size.
 
         Args:
-            backend: `"numpy"` (vectorised over arrays, with common-subexpression elimination)
-                or `"math"` (plain floats).
+            backend: `"numpy"` (vectorised over arrays; dask arrays stay lazy), `"math"`
+                (plain floats) or `"jax"` (jit-compiled; on a GPU where JAX has one).
 
         Example:
             >>> import numpy as np, symdiff as sd
@@ -147,9 +205,9 @@ class Gradient(Mapping[str, sympy.Expr]):
             >>> f(np.array([2.0, 0.0]), np.array([3.0, 1.0]))[1]
             array([2., 0.])
         """
-        from .numeric import lambdify
+        from .numeric import compile_graph
 
-        return lambdify([self[v] for v in self.variables], self.graph.symbols, backend)
+        return compile_graph(self._adjoint, backend)
 
 
 def program(graph: Graph) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:

@@ -113,8 +113,10 @@ class Graph:
         source: the expression as given, for display (several joined by "; ").
         prefix: the letter the nodes are numbered with (`"w"`).
         output_names: each output's label: `("z",)` for one, `("z1", "z2", ...)` for several.
-        conditions: for a traced Python function that branched, the conditions (in node names)
-            under which the graph, and so its derivatives, holds.
+        conditions: for a traced Python function that branched, the conditions (in the input
+            variables) under which the graph, and so its derivatives, holds.
+        notes: `(node name, note)` pairs; an adjoint program notes, for each of its reverse-sweep
+            nodes, which primal step it differentiates.
     """
 
     nodes: tuple[Node, ...]
@@ -126,6 +128,7 @@ class Graph:
     prefix: str = "w"
     output_names: tuple[str, ...] = ("z",)
     conditions: tuple[str, ...] = ()
+    notes: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         pairs = zip(self.output_names, self.outputs, strict=True)
@@ -180,6 +183,29 @@ class Graph:
         """The SymPy symbol of a node's tangent (`wdot3`, printed as \\dot{w}_{3})."""
         return sympy.Symbol(self.prefix + "dot" + name[len(self.prefix) :], real=True)
 
+    def to_dot(self, max_nodes: int | None = None) -> str:
+        """The DAG as Graphviz DOT: inputs, primitives (line and op), outputs, edges labelled
+        with the local partials (see `symdiff.picture`)."""
+        from .picture import MAX_PICTURE_NODES, to_dot
+
+        return to_dot(self, max_nodes or MAX_PICTURE_NODES)
+
+    def _latex(self, printer: object = None) -> str:
+        """`sympy.latex(graph)`: the Wengert list as an `aligned` block."""
+        from .document import graph_latex
+
+        return graph_latex(self)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the picture; a graph too large to draw falls back to text."""
+        from .errors import SymdiffError
+        from .picture import to_svg
+
+        try:
+            return to_svg(self)
+        except SymdiffError:
+            return None
+
     def to_networkx(self) -> nx.DiGraph:
         """The DAG as a networkx `DiGraph`: one node per Wengert line, edges argument -> user.
 
@@ -233,6 +259,9 @@ class GraphBuilder:
     _vars: dict[str, int] = field(default_factory=dict)
     _symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
     _constants: set[int] = field(default_factory=set)
+    #: while set, new nodes are noted with it (what the adjoint program is differentiating)
+    note: str | None = None
+    _notes: dict[int, str] = field(default_factory=dict)
 
     def variable(self, name: str, symbol: sympy.Symbol | None = None) -> int:
         """The reference of variable `name`, created on first use."""
@@ -274,6 +303,8 @@ class GraphBuilder:
         if len(self._ops) >= MAX_NODES:
             raise LimitError(f"the graph would have more than {MAX_NODES} nodes")
         self._ops.append(entry)
+        if self.note is not None:
+            self._notes[len(self._ops) - 1] = self.note
         return len(self._ops) - 1
 
     def finish(
@@ -319,8 +350,18 @@ class GraphBuilder:
             )
         outs = tuple(o if isinstance(o, Const) else names[o] for o in outputs)
         symbols = tuple(self._symbols[v] for v in variables)
+        notes = tuple((names[r], note) for r, note in self._notes.items() if r in names)
         return Graph(
-            tuple(nodes), variables, wrt, symbols, outs, source, prefix, tuple(output_names)
+            tuple(nodes),
+            variables,
+            wrt,
+            symbols,
+            outs,
+            source,
+            prefix,
+            tuple(output_names),
+            (),
+            notes,
         )
 
     def _reachable(self, outputs: list[int | Const]) -> set[int]:

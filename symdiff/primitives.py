@@ -79,7 +79,7 @@ def _stable_softplus(a: float) -> float:
     return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
 
 
-def _step(a: float, at_zero: float) -> float:
+def _heaviside(a: float, at_zero: float) -> float:
     return 1.0 if a > 0 else (float(at_zero) if a == 0 else 0.0)
 
 
@@ -94,7 +94,7 @@ class NUMERIC:
     pow = math.pow
     abs = staticmethod(abs)
     sign = staticmethod(lambda a: (a > 0) - (a < 0) + 0.0)
-    step = staticmethod(_step)
+    heaviside = staticmethod(_heaviside)
     sigmoid = staticmethod(_stable_sigmoid)
     softplus = staticmethod(_stable_softplus)
     relu = staticmethod(lambda a: max(a, 0.0))
@@ -134,7 +134,7 @@ class SYMBOLIC:
     exp, log, sqrt, erf = sympy.exp, sympy.log, sympy.sqrt, sympy.erf
     pow = staticmethod(_symbolic_pow)
     abs, sign = sympy.Abs, sympy.sign
-    step = staticmethod(lambda a, at_zero: sympy.Heaviside(a, sympy.nsimplify(at_zero)))
+    heaviside = staticmethod(lambda a, at_zero: sympy.Heaviside(a, sympy.nsimplify(at_zero)))
     sigmoid = staticmethod(lambda a: 1 / (1 + sympy.exp(-a)))
     softplus = staticmethod(lambda a: sympy.log(1 + sympy.exp(a)))
     relu = staticmethod(lambda a: sympy.Max(a, 0))
@@ -169,16 +169,16 @@ PRIMITIVES: dict[str, Primitive] = _table(
     P("exp", 1, lambda m, a: m.exp(a), (lambda m, o, a: o,), "exp({0})", r"e^{{{0}}}"),
     P("log", 1, lambda m, a: m.log(a), (lambda m, o, a: 1 / a,), "log({0})", r"\log {0}", "a positive argument"),
     P("sqrt", 1, lambda m, a: m.sqrt(a), (lambda m, o, a: 1 / (2 * o),), "sqrt({0})", r"\sqrt{{{0}}}", "a non-negative argument (positive for the derivative)"),
-    P("abs", 1, lambda m, a: m.abs(a), (lambda m, o, a: 2 * m.step(a, 1) - 1,), "abs({0})", r"\left|{0}\right|", kink=lambda a: a == 0, convention="abs'(0) = 1"),
+    P("abs", 1, lambda m, a: m.abs(a), (lambda m, o, a: 2 * m.heaviside(a, 1) - 1,), "abs({0})", r"\left|{0}\right|", kink=lambda a: a == 0, convention="abs'(0) = 1"),
     P("sign", 1, lambda m, a: m.sign(a), (lambda m, o, a: 0,), "sign({0})", r"\operatorname{{sign}} {0}", kink=lambda a: a == 0, convention="sign'(0) = 0"),
     P("erf", 1, lambda m, a: m.erf(a), (lambda m, o, a: 2 / m.sqrt(m.pi) * m.exp(-a**2),), "erf({0})", r"\operatorname{{erf}} {0}"),
     P("sigmoid", 1, lambda m, a: m.sigmoid(a), (lambda m, o, a: o * (1 - o),), "sigmoid({0})", r"\sigma({0})"),
-    P("relu", 1, lambda m, a: m.relu(a), (lambda m, o, a: m.step(a, 0),), "relu({0})", r"\operatorname{{relu}} {0}", kink=lambda a: a == 0, convention="relu'(0) = 0"),
+    P("relu", 1, lambda m, a: m.relu(a), (lambda m, o, a: m.heaviside(a, 0),), "relu({0})", r"\operatorname{{relu}} {0}", kink=lambda a: a == 0, convention="relu'(0) = 0"),
     P("softplus", 1, lambda m, a: m.softplus(a), (lambda m, o, a: m.sigmoid(a),), "softplus({0})", r"\operatorname{{softplus}} {0}"),
-    P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.step(a - b, half), lambda m, o, a, b: m.step(b - a, half)), "max({0}, {1})", r"\max({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
-    P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.step(b - a, half), lambda m, o, a, b: m.step(a - b, half)), "min({0}, {1})", r"\min({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
+    P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.heaviside(a - b, half), lambda m, o, a, b: m.heaviside(b - a, half)), "max({0}, {1})", r"\max({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
+    P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.heaviside(b - a, half), lambda m, o, a, b: m.heaviside(a - b, half)), "min({0}, {1})", r"\min({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("atan2", 2, lambda m, a, b: m.atan2(a, b), (lambda m, o, a, b: b / (a**2 + b**2), lambda m, o, a, b: -a / (a**2 + b**2)), "atan2({0}, {1})", r"\operatorname{{atan2}}({0}, {1})", "not both arguments 0 (for the derivative)"),
-    P("heaviside", 2, lambda m, a, h: m.step(a, h), (lambda m, o, a, h: 0, lambda m, o, a, h: 0), "heaviside({0}, {1})", r"\theta({0})", kink=lambda a, h: a == 0, convention="heaviside'(0) = 0 (its value at 0 is the second argument)", constant_args=(1,)),
+    P("heaviside", 2, lambda m, a, h: m.heaviside(a, h), (lambda m, o, a, h: 0, lambda m, o, a, h: 0), "heaviside({0}, {1})", r"\theta({0})", kink=lambda a, h: a == 0, convention="heaviside'(0) = 0 (its value at 0 is the second argument)", constant_args=(1,)),
 )
 # fmt: on
 

@@ -239,11 +239,12 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
         w4 = sin(w1)
         w5 = w3 + w4
         w6 = cos(w1)
-        w7 = w6 + w2
+        w7 = w2 + w6
         z = w5
         dz/dx1 = w7
         dz/dx2 = w1
     """
+    from .render import bar
     from .tracer import TRACING, Tape, Traced  # the tracer builds on forward, not on reverse
 
     tape = Tape(fold=True)
@@ -254,18 +255,20 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
         else:  # replayed as written: the primal part keeps the user's structure and numbering
             args = tuple(a if isinstance(a, Const) else env[a].ref for a in node.args)
             env[node.name] = Traced(tape, tape.builder.apply(node.op, args))
-    bar: dict[str, object] = dict(output_seeds(graph, seed))
+    adjoints: dict[str, object] = dict(output_seeds(graph, seed))
     for node in reversed(graph.nodes):
-        adjoint = bar.get(node.name)
+        adjoint = adjoints.get(node.name)
         if node.is_input or adjoint is None:
             continue
         args = [a.value if isinstance(a, Const) else env[a] for a in node.args]
         partials = PRIMITIVES[node.op].partials
         for position, arg in enumerate(node.args):
             if isinstance(arg, str):
+                tape.builder.note = f"{bar(arg)} += {bar(node.name)}·∂{node.name}/∂{arg} for {node}"
                 contribution = adjoint * partials[position](TRACING, env[node.name], *args)
-                bar[arg] = contribution if arg not in bar else bar[arg] + contribution
-    gradient = [bar.get(graph.input_of[v], 0) for v in graph.wrt]
+                adjoints[arg] = contribution + adjoints[arg] if arg in adjoints else contribution
+    tape.builder.note = None
+    gradient = [adjoints.get(graph.input_of[v], 0) for v in graph.wrt]
     if len(graph.outputs) == 1:
         labels = [f"d{graph.output_names[0]}/d{v}" for v in graph.wrt]
     else:

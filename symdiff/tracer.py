@@ -313,7 +313,6 @@ class TRACING:
 
     pi = sympy.pi
     pow = staticmethod(_function("pow"))
-    step = staticmethod(_function("heaviside"))
 
 
 for _name, _fn in FUNCTIONS_TRACED.items():
