@@ -375,7 +375,11 @@ def expression_into(builder: GraphBuilder, expr: object) -> tuple[Ref, str]:
     if isinstance(expr, sympy.Basic) or (
         isinstance(expr, numbers.Real) and not isinstance(expr, bool)
     ):
-        return sympy_into(builder, sympy.sympify(expr))  # a SymPy object or a number, not text
+        if isinstance(expr, numbers.Integral):
+            expr = sympy.Integer(int(expr))
+        elif not isinstance(expr, sympy.Basic):
+            expr = sympy.Float(float(expr))
+        return sympy_into(builder, expr)
     raise ParseError(f"expected expression text or a SymPy expression, got {type(expr).__name__}")
 
 
@@ -563,7 +567,7 @@ def parse_sympy(
         w4 = w3 - 1
         z = w4
     """
-    return parse_many([sympy.sympify(expr)], wrt, prefix, single=True)
+    return parse_many([expr], wrt, prefix, single=True)
 
 
 def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
