@@ -21,6 +21,7 @@ from .api import (
     vjp,
 )
 from .closedform import Gradient
+from .comparison import Comparison, compare
 from .derivation import Derivation
 from .errors import DomainError, LimitError, ParseError, SymdiffError, VariableError
 from .forward import TangentStep, evaluate, tangent_values, tangents
@@ -41,6 +42,7 @@ __all__ = [
     "SparseJacobian",
     "Sparsity",
     "TangentStep",
+    "Comparison",
     "Const",
     "Derivation",
     "DomainError",
@@ -55,6 +57,7 @@ __all__ = [
     "__version__",
     "adjoint_program",
     "adjoint_values",
+    "compare",
     "derive",
     "evaluate",
     "grad",

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 import sympy
@@ -23,7 +24,7 @@ from .closedform import (
     simplify_formulas,
 )
 from .derivation import Derivation
-from .errors import SymdiffError, VariableError
+from .errors import LimitError, SymdiffError, VariableError
 from .forward import (
     Primal,
     arg_value,
@@ -123,7 +124,8 @@ def grad(
     check_policy(simplify)
     output_seeds(graph, seed)  # a bad seed fails here, not when the formulas are first read
     if len(graph) <= AUTO_MAX_NODES:  # small: flat formulas now, so errors show at once
-        return _gradient(graph, reverse(graph, seed=seed), simplify, seed)
+        with contextlib.suppress(LimitError):  # too big flat: still a gradient program
+            return _gradient(graph, reverse(graph, seed=seed), simplify, seed)
     return _gradient(graph, lambda: reverse(graph, seed=seed), simplify, seed)
 
 

@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   symdiff explain "x1*x2 + sin(x1)" --at x1=2,x2=3 --mode forward --seed x1=1
   symdiff jacobian "r*cos(t); r*sin(t)" --wrt r,t --at r=2,t=pi/6
   symdiff hessian "100*(y - x^2)^2 + (1 - x)^2" --wrt x,y --at x=1,y=1
+  symdiff check "x1*x2 + sin(x1)" --at x1=2,x2=3 --plot fd.png
 
 expressions: numbers, variables, + - * / ** ^ (power), unary minus, parentheses, pi, E and
 the functions {functions}.
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reverse: the output's adjoint z̄ (default 1), one per output for several: 1,0; "
         "forward: the input tangent, x1=1,x2=0 (default: the first variable)",
     )
+    _document_options(explain)
     jacobian = sub.add_parser(
         "jacobian",
         parents=[common],
@@ -126,7 +128,82 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the Hessian (forward sweeps over the adjoint program), and its values.",
     )
     hessian.add_argument("--json", action="store_true", help="print one JSON object")
+    _graph_parser(sub, common)
+    _check_parser(sub, common)
     return parser
+
+
+def _check_parser(sub, common: argparse.ArgumentParser) -> None:
+    """The `check` subcommand: the gradient by every method, against 50 digits (comparison)."""
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="compare symbolic and numeric AD, finite differences, complex step, sympy.diff...",
+        description="Compute the gradient at --at by every method (closed form, reverse and "
+        "forward sweeps, central differences, complex step, sympy.diff, JAX and PyTorch when "
+        "installed) and print each value with its error against the closed form in 50 digits.",
+    )
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--plot", metavar="FILE.png", help="also draw finite-difference error against step size"
+    )
+
+
+def _document_options(explain: argparse.ArgumentParser) -> None:
+    """`explain`'s options for LaTeX and Markdown documents (symdiff.document)."""
+    explain.add_argument(
+        "--format",
+        choices=["text", "latex", "markdown"],
+        default="text",
+        help="text tables (default), a LaTeX document (amsmath; compiles with pdflatex), or "
+        "Markdown with $$ math (GitHub, Jupyter)",
+    )
+    explain.add_argument("-o", "--output", help="write to this file instead of printing")
+    explain.add_argument(
+        "--fragment",
+        action="store_true",
+        help="LaTeX: only the body, to paste into a document (default: a whole .tex file)",
+    )
+    explain.add_argument(
+        "--form",
+        choices=["both", "local", "expanded"],
+        default="both",
+        help="each adjoint as local partials, expanded to the inputs, or both (default)",
+    )
+    explain.add_argument("--prefix", help="the node letter: w (default) or v (textbook)")
+    explain.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        help="past this many nodes a document shows the first and last lines of each pass",
+    )
+
+
+def _graph_parser(sub, common: argparse.ArgumentParser) -> None:
+    """The `graph` subcommand: a picture of the computational graph (symdiff.picture)."""
+    graph = sub.add_parser(
+        "graph",
+        parents=[common],
+        help="draw the computational graph (SVG, PNG or Graphviz DOT)",
+        description="Draw the graph: inputs, primitives, outputs, edges labelled with the local "
+        "partials; with --at every node also shows its value and adjoint. Uses Graphviz's dot "
+        "when installed, else matplotlib. Without -o, prints the DOT text.",
+    )
+    graph.add_argument("-o", "--output", help="the file to write: .svg, .png or .dot")
+    graph.add_argument(
+        "--format", choices=["svg", "png", "dot"], help="the format (default: the file's suffix)"
+    )
+    graph.add_argument(
+        "--engine",
+        choices=["auto", "graphviz", "matplotlib"],
+        default="auto",
+        help="who draws: Graphviz if installed (auto, default), Graphviz, or matplotlib",
+    )
+    graph.add_argument("--seed", help="the output's adjoint z̄ (as for explain)")
+    graph.add_argument("--prefix", help="the node letter: w (default) or v (textbook)")
+    graph.add_argument(
+        "--max-nodes", type=int, default=None, help="draw graphs up to this size (default 100)"
+    )
 
 
 def _expressions(text: str) -> str | list[str]:
@@ -221,24 +298,83 @@ def _grad(args: argparse.Namespace) -> str:
     return "\n".join(gradient_lines(gradient, values, exact=True))
 
 
-def _explain(args: argparse.Namespace) -> str:
-    return str(
-        sd.derive(
-            _expressions(args.expression),
-            _point(args.at),
-            _wrt(args.wrt),
-            mode=args.mode,
-            seed=_seed(args.seed, args.mode),
-            simplify=args.simplify,
-        )
+def _derivation(args: argparse.Namespace, mode: str, simplify: str) -> sd.Derivation:
+    """The derivation `explain` and `graph` show, numbered with `--prefix` when given."""
+    expr, wrt = _expressions(args.expression), _wrt(args.wrt)
+    if args.prefix:
+        expr, wrt = sd.trace(expr, wrt, prefix=args.prefix), None
+    return sd.derive(
+        expr, _point(args.at), wrt, mode=mode, seed=_seed(args.seed, mode), simplify=simplify
     )
+
+
+def _write(path: str, data: str | bytes) -> str:
+    """Write an output file; a file that cannot be written is bad input (one line, status 2)."""
+    try:
+        with open(path, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as err:
+        raise sd.SymdiffError(f"cannot write {path}: {err.strerror or err}") from None
+    return f"wrote {path}"
+
+
+def _explain(args: argparse.Namespace) -> str:
+    d = _derivation(args, args.mode, args.simplify)
+    options = {"form": args.form}
+    if args.max_nodes is not None:
+        options["max_nodes"] = args.max_nodes
+    if args.format == "latex":
+        text = d.to_latex(standalone=not args.fragment, **options)
+    elif args.format == "markdown":
+        text = d.to_markdown(**options)
+    else:
+        text = str(d) + "\n"
+    return _write(args.output, text) if args.output else text.rstrip("\n")
+
+
+def _graph(args: argparse.Namespace) -> str:
+    from symdiff import picture
+
+    # the picture shows no closed form, so none is simplified (that can be slow)
+    if args.at is None:
+        expr = _expressions(args.expression)
+        obj = sd.trace(expr, _wrt(args.wrt), prefix=args.prefix)
+    else:
+        obj = _derivation(args, "reverse", "none")
+    limit = args.max_nodes or picture.MAX_PICTURE_NODES
+    if args.output is None:
+        if args.format not in (None, "dot"):
+            raise sd.SymdiffError(f"{args.format} output needs a file: add -o graph.{args.format}")
+        return picture.to_dot(obj, limit).rstrip("\n")
+    fmt = picture.picture_format(args.output, args.format)
+    if fmt == "dot":
+        return _write(args.output, picture.to_dot(obj, limit))
+    data = picture.to_png(obj, args.engine, limit) if fmt == "png" else None
+    return _write(args.output, data or picture.to_svg(obj, args.engine, limit))
+
+
+def _check(args: argparse.Namespace) -> str:
+    point = _point(args.at)
+    if point is None:
+        raise sd.VariableError("check needs a point: add --at, e.g. --at x1=2,x2=3")
+    cmp = sd.compare(args.expression, point, _wrt(args.wrt), simplify=args.simplify)
+    if args.plot:
+        cmp.plot(args.plot)
+    return json.dumps(cmp.to_dict()) if args.json else str(cmp)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        commands = {"grad": _grad, "explain": _explain, "jacobian": _jacobian, "hessian": _hessian}
+        commands = {
+            "grad": _grad,
+            "explain": _explain,
+            "jacobian": _jacobian,
+            "hessian": _hessian,
+            "graph": _graph,
+            "check": _check,
+        }
         out = commands[args.command](args)
     except sd.SymdiffError as err:
         print(f"symdiff: error: {err}", file=sys.stderr)

@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 import sympy
 
-from .errors import DomainError, SymdiffError
-from .forward import Primal, evaluate
+from .errors import DomainError, LimitError, SymdiffError
+from .forward import Primal, evaluate, tree_size
 from .graph import Const, Graph
 from .primitives import PRIMITIVES, SYMBOLIC
 from .reverse import adjoint_values
@@ -60,7 +60,11 @@ def _within_budget(formulas: list[sympy.Expr], graph_size: int) -> bool:
     if graph_size > AUTO_MAX_NODES:
         return False
     total = 0
+    memo: dict = {}
     for formula in formulas:
+        ops = tree_size(formula, memo)  # count_ops would walk a shared DAG as a tree
+        if ops > AUTO_MAX_OPS:
+            return False
         ops = sympy.count_ops(formula)
         total += ops
         if ops > AUTO_MAX_OPS or total > AUTO_MAX_TOTAL_OPS:
@@ -107,10 +111,17 @@ class Gradient(Mapping[str, sympy.Expr]):
         self.seed = seed
         self._formulas = None if callable(formulas) else dict(formulas)
         self._build = formulas if callable(formulas) else None
+        self._error: LimitError | None = None
 
     def __getitem__(self, name: str) -> sympy.Expr:
         if self._formulas is None:
-            self._formulas = dict(self._build())
+            if self._error is not None:
+                raise self._error
+            try:
+                self._formulas = dict(self._build())
+            except LimitError as err:  # remembered: the program still works, the view does not
+                self._error = err
+                raise
         return self._formulas[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -120,8 +131,14 @@ class Gradient(Mapping[str, sympy.Expr]):
         return len(self.variables)
 
     def __repr__(self) -> str:
-        if self._formulas is None and len(self.graph) > AUTO_MAX_NODES:
-            return f"Gradient({len(self.variables)} variables, program of {len(self.graph)} nodes)"
+        if self._formulas is None:
+            summary = f"Gradient({len(self.variables)} variables, graph of {len(self.graph)} nodes)"
+            if len(self.graph) > AUTO_MAX_NODES:
+                return summary
+            try:
+                self[self.variables[0]] if self.variables else None
+            except LimitError:
+                return summary
         body = ", ".join(f"{v!r}: {self[v]}" for v in self.variables)
         return f"Gradient({{{body}}})"
 

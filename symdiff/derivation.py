@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 
@@ -96,6 +97,48 @@ class Derivation:
                         " (as JAX does), so the result holds on that convention"
                     )
         return notes
+
+    def to_latex(self, standalone: bool = False, **options: Any) -> str:
+        """The derivation as LaTeX: a fragment to paste, or (`standalone`) a whole `.tex` file.
+
+        Options (`form`, `prefix`, `max_nodes`, `decimals`, `title`): see
+        `symdiff.document.DocumentOptions`.
+
+        Example:
+            >>> import symdiff as sd
+            >>> d = sd.derive("x1*x2 + sin(x1)", at={"x1": 2, "x2": 3})
+            >>> r"w_{4} &= \\sin w_{1} \\approx 0.909" in d.to_latex(prefix="w")
+            True
+        """
+        from .document import to_latex
+
+        return to_latex(self, standalone, **options)
+
+    def to_markdown(self, **options: Any) -> str:
+        """The derivation as Markdown with `$$` math (GitHub, Jupyter); options as `to_latex`."""
+        from .document import to_markdown
+
+        return to_markdown(self, **options)
+
+    def to_dot(self, max_nodes: int | None = None) -> str:
+        """The graph as Graphviz DOT, each node with its value and adjoint (or tangent)."""
+        from .picture import MAX_PICTURE_NODES, to_dot
+
+        return to_dot(self, max_nodes or MAX_PICTURE_NODES)
+
+    def _latex(self, printer: object = None) -> str:
+        """`sympy.latex(derivation)`: every equation, in one `aligned` block."""
+        from .document import equations_latex
+
+        return equations_latex(self)
+
+    def _repr_latex_(self) -> str:
+        from .document import display_math, equations_latex
+
+        return display_math(equations_latex(self))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
     def __str__(self) -> str:
         from .render import derivation_text

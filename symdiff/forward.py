@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
-from .errors import DomainError, VariableError
+from .errors import DomainError, LimitError, VariableError
 from .graph import Arg, Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
 
@@ -142,6 +142,8 @@ class Primal(Mapping[str, sympy.Expr]):
 
     Only the nodes that are asked for are expanded, so asking for one input's adjoint in a
     10,000-term sum never builds the sum. Iterative, so long chains hit no recursion limit.
+    A formula that would pass `MAX_FORMULA_SIZE` operations written out (`z = sin(z)*x + cos(z)`
+    doubles at every step) raises a `LimitError` before SymPy is asked to build it.
 
     Example:
         >>> import symdiff as sd
@@ -154,6 +156,9 @@ class Primal(Mapping[str, sympy.Expr]):
         self._memo: dict[str, sympy.Expr] = {
             graph.input_of[v]: s for v, s in zip(graph.variables, graph.symbols, strict=True)
         }
+        self._size = dict.fromkeys(self._memo, 1)
+        #: tree sizes of formulas, shared by `size` so each subexpression is measured once
+        self.sizes: dict = {}
 
     def __getitem__(self, name: str) -> sympy.Expr:
         memo = self._memo
@@ -169,9 +174,16 @@ class Primal(Mapping[str, sympy.Expr]):
                 stack.extend(todo)
                 continue
             stack.pop()
+            size = 1 + sum(self._size[a] for a in node.args if isinstance(a, str))
+            check_formula_size(size)
             args = [arg_value(memo, a, symbolic=True) for a in node.args]
             memo[top] = PRIMITIVES[node.op].value(SYMBOLIC, *args)
+            self._size[top] = size
         return memo[name]
+
+    def size(self, formula: sympy.Expr) -> int:
+        """A formula's size written out as a tree (see `tree_size`), memoised."""
+        return tree_size(formula, self.sizes)
 
     def arg(self, arg: Arg) -> sympy.Expr:
         """An argument's formula: a node's primal, or the constant."""
@@ -187,8 +199,9 @@ class Primal(Mapping[str, sympy.Expr]):
         """A formula in the w's rewritten in the inputs, expanding only the w's it mentions."""
         if formula.is_Number:
             return formula
-        names = {node.name for node in self.graph.nodes}
-        return formula.xreplace({s: self[s.name] for s in formula.free_symbols if s.name in names})
+        return formula.xreplace(
+            {s: self[s.name] for s in formula.free_symbols if self.graph.has_node(s.name)}
+        )
 
 
 def local_partial(graph: Graph, node_name: str, position: int) -> sympy.Expr:
@@ -328,3 +341,47 @@ def tangents(
             step = replace(step, value=numbers[node.name])
         steps.append(step)
     return tuple(steps)
+
+
+#: Formulas expanded to the inputs with more operations than this (as trees) are refused.
+MAX_FORMULA_SIZE = 200_000
+
+
+def check_formula_size(size: int) -> None:
+    """Refuse to build a flat formula of `size` operations past `MAX_FORMULA_SIZE`."""
+    if size > MAX_FORMULA_SIZE:
+        raise LimitError(
+            f"a formula expanded to the inputs would have more than {MAX_FORMULA_SIZE:,} "
+            "operations; use the gradient program instead (Gradient.program(), .lambdify(), "
+            ".at(), adjoint_program)"
+        )
+
+
+def tree_size(expr: sympy.Expr, memo: dict | None = None) -> int:
+    """The number of operations of a formula written out as a tree, in time linear in its DAG.
+
+    SymPy shares subexpressions, so a formula can be small in memory and astronomically large
+    as text; this is the size that printing, `simplify` and `count_ops` pay for.
+
+    Example:
+        >>> x = sympy.Symbol("x")
+        >>> e = x
+        >>> for _ in range(100):
+        ...     e = sympy.sin(e) * e
+        >>> tree_size(e) > 10**30
+        True
+    """
+    memo = {} if memo is None else memo
+    stack = [expr]
+    while stack:
+        top = stack[-1]
+        if top in memo:
+            stack.pop()
+            continue
+        todo = [a for a in top.args if a not in memo]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        memo[top] = 1 + sum(memo[a] for a in top.args)
+    return memo[expr]

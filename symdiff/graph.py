@@ -161,6 +161,10 @@ class Graph:
         """The node called `name` (`"w3"`)."""
         return self._by_name[name]
 
+    def has_node(self, name: str) -> bool:
+        """Whether a node is called `name`."""
+        return name in self._by_name
+
     @cached_property
     def input_of(self) -> dict[str, str]:
         """Variable name -> its input node name (`{"x1": "w1"}`)."""

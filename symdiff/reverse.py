@@ -23,7 +23,15 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import VariableError
-from .forward import Primal, apply_numeric, arg_value, evaluate, local_partial, to_float
+from .forward import (
+    Primal,
+    apply_numeric,
+    arg_value,
+    check_formula_size,
+    evaluate,
+    local_partial,
+    to_float,
+)
 from .graph import Const, Graph
 from .primitives import PRIMITIVES
 
@@ -183,6 +191,7 @@ def reverse(
     if at is not None:
         numbers = adjoint_values(graph, evaluate(graph, at), seed)
     primal = primal or Primal(graph)
+    total = 0  # SymPy's work so far: the top-level arguments of every expanded formula
     order = {node.name: i for i, node in enumerate(graph.nodes)}
     uses: dict[str, list[tuple[Term, sympy.Expr]]] = {node.name: [] for node in graph.nodes}
     steps = []
@@ -194,6 +203,8 @@ def reverse(
         seeded = seeds.get(node.name)
         local = sympy.Add(seeded or 0, *[graph.wbar(t.parent) * t.partial for t in terms])
         expanded = sympy.Add(seeded or 0, *[e for _, e in contributions])
+        total += len(expanded.args) + 1
+        check_formula_size(total // 2)  # all steps together: twice one formula's budget
         steps.append(
             AdjointStep(
                 node.name,
@@ -209,9 +220,9 @@ def reverse(
         for position, arg in enumerate(node.args):
             if isinstance(arg, str):
                 partial = local_partial(graph, node.name, position)
-                uses[arg].append(
-                    (Term(node.name, position, partial), expanded * primal.expand(partial))
-                )
+                factor = primal.expand(partial)
+                check_formula_size(primal.size(expanded) + primal.size(factor))
+                uses[arg].append((Term(node.name, position, partial), expanded * factor))
     return tuple(steps)
 
 

@@ -156,3 +156,51 @@ def test_explain_forward_mode_and_several_outputs():
     assert "ż = x2 + cos(x1) = 2.58385" in forward
     several = run("explain", "x*y; x + sin(y)", "--at", "x=1,y=2", "--seed", "0,1").stdout
     assert "seed z̄1 = 0, z̄2 = 1" in several and "Σ z̄i·dzi/dy = cos(y) = -0.416147" in several
+
+
+# --- symdiff check: every method against the 50-digit closed form (symdiff.comparison) ---
+
+
+def test_check_prints_the_comparison_table(tmp_path):
+    result = run("check", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "z = x1*x2 + sin(x1)   at x1 = 2, x2 = 3"
+    rows = {line.split("   ")[0]: line for line in lines[4:14]}
+    assert rows["reverse sweep"].split()[2:5] == ["2.5838531634528574", "2", "1.9e-16"]
+    assert rows["complex step"].split()[2:5] == ["2.5838531634528574", "2", "1.9e-16"]
+    central = rows["central differences"].split()
+    assert 1e-13 < float(central[4]) < 1e-9  # its abs error
+    assert "dz/dx1 = 2.5838531634528576130024317704992378102339992289245" in lines
+    assert list(tmp_path.iterdir()) == []  # nothing written without --plot
+
+
+def test_check_json_and_plot(tmp_path):
+    result = run("check", "sin(x)/x", "--at", "x=1e-3", "--json", "--plot", "fd.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["expression"] == "sin(x)/x" and data["at"] == {"x": 0.001}
+    rows = {r["key"]: r for r in data["rows"]}
+    assert rows["reverse"]["values"]["x"] == pytest.approx(-1e-3 / 3, rel=1e-6)
+    assert rows["reverse"]["rel_error"] < 1e-9 and rows["central"]["rel_error"] < 1e-6
+    assert data["reference"]["x"].startswith("-0.000333333300000001197415060252574528637")
+    png = (tmp_path / "fd.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"Matplotlib" in png
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["check", "x*y"], "check needs a point"),
+        (["check", "log(x)", "--at", "x=-1"], "log needs a positive argument"),
+        (["check", "x*y; y", "--at", "x=1,y=2"], "not allowed"),
+        (["check", "x.y", "--at", "x=1"], "attribute access"),
+        (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
+    ],
+)
+def test_check_bad_input_is_one_line_with_status_2(tmp_path, args, words):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr

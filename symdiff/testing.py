@@ -1,0 +1,182 @@
+"""Check a gradient against central finite differences, in a test suite: `check_grads`.
+
+Example:
+    >>> import symdiff as sd
+    >>> from symdiff.testing import check_grads
+    >>> fd = check_grads(sd.grad("x1*x2 + sin(x1)"), at={"x1": 2, "x2": 3})
+    >>> round(fd["x1"], 8)
+    2.58385316
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .closedform import Gradient
+from .comparison import central_differences
+from .errors import VariableError
+from .forward import bind, evaluate, output_value, to_float
+from .graph import Graph
+from .numeric import lambdify
+from .render import number_str, point_str
+
+#: Default tolerances: |gradient - FD| <= atol + rtol·|FD|. Central differences with the
+#: default step are good to about 1e-10 relative on well-scaled functions, so these leave room.
+RTOL = 1e-6
+ATOL = 1e-8
+
+GradientLike = Gradient | Callable[..., object] | Mapping[str, float] | Sequence[float]
+
+
+def check_grads(
+    f: object,
+    at: Mapping[str, object],
+    grad: GradientLike | None = None,
+    *,
+    wrt: Sequence[str] | None = None,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    step: float | Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Assert that a gradient matches central finite differences of its function at a point.
+
+    Args:
+        f: the function: a symdiff `Gradient` (its graph is the function and, unless `grad` is
+            given, the gradient checked: both its closed-form formulas and the code
+            `lambdify("math")` generates), an expression (text, SymPy, `Graph`),
+            or a Python function returning a float, called with the point as keyword arguments
+            (`f(x1=2.0, x2=3.0)`).
+        at: the point, `{name: value}` (values may be constant text such as `"pi/4"`).
+        grad: the gradient to check: a `Gradient`; a callable taking the point as keyword
+            arguments and returning `{variable: partial}` or a sequence/array in `wrt` order;
+            or those numbers themselves. Default: `f` itself when it is a `Gradient`, else
+            symdiff's own `grad(f)`.
+        wrt: the variables to check, in order (default: the expression's `wrt`, or every key
+            of `at` for a Python function).
+        rtol, atol: a partial passes when |gradient - FD| <= atol + rtol·|FD|.
+        step: the finite-difference step: one for all, one per variable, or None for
+            cbrt(ε)·max(1, |x|).
+
+    Returns:
+        The finite-difference gradient, `{variable: float}`.
+
+    Raises:
+        AssertionError: a partial is off, or the gradient lacks a variable or has the wrong
+            length; the message lists each mismatch with both numbers.
+        VariableError: the point does not fit the function.
+
+    Example:
+        >>> import math
+        >>> check_grads(lambda x: math.sin(x) * x, {"x": 1.0}, lambda x: [math.cos(x) * x])
+        Traceback (most recent call last):
+        ...
+        AssertionError: the gradient does not match central finite differences at x = 1:
+          d/dx: gradient 0.540302, finite differences 1.38177 (|difference| 0.841471 > tolerance 1.39177e-06)
+    """  # noqa: E501 -- the doctest shows the message as it prints
+    if isinstance(f, Gradient):
+        graph = f.graph
+        grad = f if grad is None else grad
+    elif callable(f) and not isinstance(f, Graph):
+        graph = None
+    else:
+        from .api import trace
+
+        graph = trace(f, wrt)
+    if graph is not None:
+        point = bind(graph, at)
+        names = tuple(graph.wrt if wrt is None else wrt)
+
+        def fun(p: dict[str, float]) -> float:
+            return output_value(graph, evaluate(graph, p))
+
+    else:
+        if not isinstance(at, Mapping):
+            raise VariableError("the point must be a mapping {name: value}")
+        point = {k: to_float(v, k) for k, v in at.items()}
+        names = tuple(point if wrt is None else wrt)
+
+        def fun(p: dict[str, float]) -> float:
+            return float(f(**p))
+
+    unknown = [v for v in names if v not in point]
+    if unknown:
+        raise VariableError(f"the point gives no value for {', '.join(unknown)}")
+    if grad is None:
+        from .api import grad as symbolic_grad
+
+        grad = symbolic_grad(graph) if graph is not None else symbolic_grad(f, wrt, at=point)
+    candidates = {"gradient": gradient_values(grad, point, names)}
+    if isinstance(grad, Gradient):  # its formulas, and the code generated from its program
+        program = grad.lambdify("math")(*(point[v] for v in grad.graph.variables))
+        candidates = {
+            "closed form": candidates["gradient"],
+            "lambdify('math')": dict(zip(grad.variables, program, strict=True)),
+        }
+    fd = central_differences(fun, point, names, step)
+    problems = []
+    for label, given in candidates.items():
+        for v in names:
+            difference = abs(given[v] - fd[v])
+            tolerance = atol + rtol * abs(fd[v])
+            if not difference <= tolerance:  # NaN fails too
+                problems.append(
+                    f"  d/d{v}: {label} {number_str(given[v])}, finite differences "
+                    f"{number_str(fd[v])} (|difference| {difference:.6g} > "
+                    f"tolerance {tolerance:.6g})"
+                )
+    if problems:
+        head = f"the gradient does not match central finite differences at {point_str(point)}:"
+        raise AssertionError("\n".join([head, *problems]))
+    return fd
+
+
+def gradient_values(
+    grad: GradientLike, point: Mapping[str, float], names: Sequence[str]
+) -> dict[str, float]:
+    """A gradient's numbers at a point as `{variable: float}`, whatever form it comes in.
+
+    A `Gradient` is evaluated through its closed-form formulas; a callable is called with the
+    point as keyword arguments.
+
+    Raises:
+        AssertionError: a variable is missing, or a sequence has the wrong length.
+
+    Example:
+        >>> gradient_values(lambda x, y: (y, x), {"x": 2.0, "y": 3.0}, ["x", "y"])
+        {'x': 3.0, 'y': 2.0}
+    """
+    if isinstance(grad, Gradient):
+        graph = grad.graph
+        function = lambdify([grad[v] for v in grad.variables], graph.symbols, "math")
+        values = function(*(point[v] for v in graph.variables))
+        result: object = dict(zip(grad.variables, values, strict=True))
+    elif callable(grad):
+        result = grad(**point)
+    else:
+        result = grad
+    if isinstance(result, Mapping):
+        missing = [v for v in names if v not in result]
+        if missing:
+            raise AssertionError(f"the gradient gives no partial for {', '.join(missing)}")
+        return {v: _number(result[v], v) for v in names}
+    if isinstance(result, numbers.Real):
+        result = [result]
+    flat = np.asarray(result, dtype=float).ravel()
+    if flat.size != len(names):
+        raise AssertionError(
+            f"the gradient has {flat.size} entries for {len(names)} variables ({', '.join(names)})"
+        )
+    return {v: float(x) for v, x in zip(names, flat, strict=True)}
+
+
+def _number(value: object, name: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise AssertionError(f"the partial for {name} is not a number: {value!r}") from None
+
+
+__all__ = ["ATOL", "RTOL", "check_grads", "gradient_values"]

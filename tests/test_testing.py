@@ -1,0 +1,119 @@
+"""`symdiff.testing.check_grads`: any gradient against central finite differences."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff as sd
+from symdiff.closedform import Gradient
+from symdiff.testing import check_grads, gradient_values
+
+AT = {"x1": 2, "x2": 3}
+
+
+def test_passes_on_a_symdiff_gradient_and_returns_the_differences():
+    fd = check_grads(sd.grad("x1*x2 + sin(x1)"), AT)
+    assert set(fd) == {"x1", "x2"}
+    assert fd["x1"] == pytest.approx(3 + math.cos(2), rel=1e-10)
+    assert fd["x2"] == pytest.approx(2.0, rel=1e-10)
+
+
+def test_expression_alone_checks_symdiffs_own_gradient():
+    fd = check_grads("100*(y - x^2)^2 + (1 - x)^2", {"x": -1.2, "y": 1})
+    assert fd["x"] == pytest.approx(-215.6, rel=1e-9)  # 400·x(x² - y) - 2(1 - x)
+    assert fd["y"] == pytest.approx(-88.0, rel=1e-9)  # 200(y - x²)
+    check_grads(lambda x, y: x * sd.exp(y), {"x": 0.5, "y": -1.0})  # a traced function
+
+
+def test_user_callables_returning_a_dict_an_array_or_a_scalar():
+    def f(x, y):
+        return math.sin(x) * y**2
+
+    def grad_dict(x, y):
+        return {"x": math.cos(x) * y**2, "y": 2 * math.sin(x) * y}
+
+    def grad_array(x, y):
+        return np.array([math.cos(x) * y**2, 2 * math.sin(x) * y])
+
+    point = {"x": 0.7, "y": -1.5}
+    fd = check_grads(f, point, grad_dict)
+    assert fd["y"] == pytest.approx(2 * math.sin(0.7) * -1.5, rel=1e-9)
+    check_grads(f, point, grad_array)
+    check_grads(f, point, grad_dict(**point))  # precomputed numbers
+    check_grads(lambda t: t**3, {"t": 2.0}, lambda t: 3 * t**2)  # a scalar for one variable
+
+
+def test_raises_on_a_wrong_gradient_with_both_numbers():
+    def wrong(x1, x2):
+        return {"x1": x2 + math.sin(x1), "x2": x1}  # sin for cos
+
+    with pytest.raises(AssertionError) as info:
+        check_grads("x1*x2 + sin(x1)", AT, wrong)
+    message = str(info.value)
+    assert message.startswith(
+        "the gradient does not match central finite differences at x1 = 2, x2 = 3:"
+    )
+    assert "d/dx1: gradient 3.9093, finite differences 2.58385" in message
+    assert "d/dx2" not in message  # only the mismatches are listed
+
+
+def test_raises_on_a_wrong_symdiff_gradient():
+    good = sd.grad("x**3")
+    x = good.graph.symbol_of["x"]
+    bad = Gradient(good.graph, {"x": 3 * x}, "none")  # x**2 lost
+    check_grads(good, {"x": 1.5})
+    with pytest.raises(AssertionError) as info:
+        check_grads(bad, {"x": 1.5})
+    # the formulas are wrong; the code generated from the graph's program is right
+    assert "d/dx: closed form 4.5, finite differences 6.75" in str(info.value)
+    assert "lambdify" not in str(info.value)
+    assert bad.lambdify("math")(1.5) == (6.75,)
+
+
+def test_tolerances():
+    def nearly(x):
+        return {"x": 2 * x * (1 + 1e-5)}
+
+    with pytest.raises(AssertionError, match="tolerance"):
+        check_grads("x^2", {"x": 3}, nearly)
+    check_grads("x^2", {"x": 3}, nearly, rtol=1e-4)
+    check_grads("x^2", {"x": 3}, nearly, atol=1e-3, rtol=0)
+    with pytest.raises(AssertionError):
+        check_grads("x^2", {"x": 3}, {"x": math.nan})  # NaN never passes
+
+
+def test_shape_problems_are_assertion_errors():
+    with pytest.raises(AssertionError, match="no partial for x2"):
+        check_grads("x1*x2", AT, {"x1": 3.0})
+    with pytest.raises(AssertionError, match="3 entries for 2 variables"):
+        check_grads("x1*x2", AT, [3.0, 2.0, 1.0])
+    with pytest.raises(AssertionError, match="not a number"):
+        check_grads("x1*x2", AT, {"x1": "three", "x2": 2.0})
+
+
+def test_wrt_parameters_and_steps():
+    fd = check_grads("a*x^2", {"x": 2, "a": 5}, {"x": 20.0}, wrt=["x"])
+    assert list(fd) == ["x"]
+    fd = check_grads(lambda x, a: a * x**2, {"x": 2, "a": 5}, [20.0], wrt=["x"], step=1e-3)
+    assert fd["x"] == pytest.approx(20.0, rel=1e-12)  # exact for a quadratic, any step
+    with pytest.raises(AssertionError):  # a huge step breaks the differences of a cubic
+        check_grads("x^3", {"x": 1}, step=1.0)
+
+
+def test_bad_points_are_variable_errors():
+    with pytest.raises(sd.VariableError, match="no value for x2"):
+        check_grads("x1*x2", {"x1": 1})
+    with pytest.raises(sd.VariableError, match="no value for z"):
+        check_grads(lambda x: x, {"x": 1}, [1.0], wrt=["z"])
+
+
+def test_gradient_values_forms():
+    point = {"x": 2.0, "y": 3.0}
+    assert gradient_values({"y": 1, "x": 2}, point, ["x", "y"]) == {"x": 2.0, "y": 1.0}
+    assert gradient_values(np.array([[1.0], [2.0]]), point, ["x", "y"]) == {"x": 1.0, "y": 2.0}
+    g = sd.grad("x*y^2")
+    assert gradient_values(g, point, ["x", "y"]) == {"x": 9.0, "y": 12.0}
+    sympy_numbers = {"x": sympy.Integer(9), "y": sympy.Float(12)}
+    assert gradient_values(sympy_numbers, point, ["x", "y"]) == {"x": 9.0, "y": 12.0}
