@@ -24,7 +24,7 @@ from .closedform import (
     simplify_formulas,
 )
 from .derivation import Derivation
-from .errors import LimitError, SymdiffError, VariableError
+from .errors import LimitError, ParseError, SymdiffError, VariableError
 from .forward import (
     Primal,
     arg_value,
@@ -87,6 +87,11 @@ def trace(
         if wrt is not None and tuple(wrt) != expr.wrt:
             raise VariableError("a traced graph keeps its wrt; trace the expression again instead")
         return expr
+    if isinstance(expr, type):  # sympy.sin, a class: not an expression, not a traceable function
+        raise ParseError(
+            f"expected an expression, got the class {expr.__name__}; call it, e.g. "
+            f"{expr.__name__}(x)"
+        )
     if callable(expr) and not isinstance(expr, sympy.Basic):
         return trace_function(expr, wrt, at, prefix)
     if isinstance(expr, list | tuple | Mapping):

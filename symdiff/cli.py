@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -379,7 +380,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sd.SymdiffError as err:
         print(f"symdiff: error: {err}", file=sys.stderr)
         return 2
-    print(out)
+    except (Exception, RecursionError) as err:  # a bug, not bad input: still one line
+        if os.environ.get("SYMDIFF_DEBUG"):
+            raise
+        print(
+            f"symdiff: internal error ({type(err).__name__}: {err}); please report it, "
+            "with SYMDIFF_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        print(out)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `symdiff explain ... | head`: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

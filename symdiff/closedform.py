@@ -13,6 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Literal
@@ -34,6 +37,8 @@ AUTO_MAX_NODES = 200
 AUTO_MAX_OPS = 80
 #: ... and in all.
 AUTO_MAX_TOTAL_OPS = 400
+#: ... and for at most this many seconds in all (SymPy's simplify can run for minutes).
+AUTO_SECONDS = 3.0
 
 
 def simplify_formulas(formulas: list[sympy.Expr], policy: Simplify, graph_size: int) -> list:
@@ -47,7 +52,41 @@ def simplify_formulas(formulas: list[sympy.Expr], policy: Simplify, graph_size: 
     check_policy(policy)
     if policy == "none" or (policy == "auto" and not _within_budget(formulas, graph_size)):
         return list(formulas)
-    return [sympy.simplify(f) for f in formulas]
+    if policy == "full":
+        return [sympy.simplify(f) for f in formulas]
+    deadline = time.monotonic() + AUTO_SECONDS
+    return [_simplify_before(f, deadline) for f in formulas]
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _simplify_before(formula: sympy.Expr, deadline: float) -> sympy.Expr:
+    """`sympy.simplify(formula)`, or the formula unchanged if that would pass the deadline.
+
+    Small formulas can still send `simplify` into minutes of work (tanh layers do), so "auto"
+    interrupts it with a timer signal. Only the main thread can take signals: elsewhere "auto"
+    keeps the formula as it is rather than risk the hang.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or threading.current_thread() is not threading.main_thread():
+        return formula
+    if not hasattr(signal, "setitimer"):  # no interval timers (Windows): nothing bounds it
+        return formula
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, remaining)
+    try:
+        return sympy.simplify(formula)
+    except _OutOfTime:
+        return formula
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def check_policy(policy: object) -> None:

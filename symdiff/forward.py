@@ -88,6 +88,17 @@ def apply_numeric(node: Node, fn, *args: float, out: float | None = None) -> flo
     return float(result)
 
 
+def apply_symbolic(node: Node, fn, *args: sympy.Expr, out: sympy.Expr | None = None):
+    """Call a rule of `node` on SymPy formulas; SymPy's own arithmetic errors (a Heaviside of
+    a complex number, 0.0/0.0 inside a kink rule) become a `DomainError`."""
+    try:
+        return fn(SYMBOLIC, *args) if out is None else fn(SYMBOLIC, out, *args)
+    except (ArithmeticError, ValueError, TypeError) as err:
+        raise DomainError(
+            f"{node} is undefined for these constants ({err})", node.name, node.op
+        ) from None
+
+
 def _domain_error(node: Node, args: tuple, err: Exception, derivative: bool) -> DomainError:
     prim = PRIMITIVES[node.op]
     shown = ", ".join(
@@ -177,7 +188,7 @@ class Primal(Mapping[str, sympy.Expr]):
             size = 1 + sum(self._size[a] for a in node.args if isinstance(a, str))
             check_formula_size(size)
             args = [arg_value(memo, a, symbolic=True) for a in node.args]
-            memo[top] = PRIMITIVES[node.op].value(SYMBOLIC, *args)
+            memo[top] = apply_symbolic(node, PRIMITIVES[node.op].value, *args)
             self._size[top] = size
         return memo[name]
 
@@ -199,9 +210,11 @@ class Primal(Mapping[str, sympy.Expr]):
         """A formula in the w's rewritten in the inputs, expanding only the w's it mentions."""
         if formula.is_Number:
             return formula
-        return formula.xreplace(
-            {s: self[s.name] for s in formula.free_symbols if self.graph.has_node(s.name)}
-        )
+        mapping = {s: self[s.name] for s in formula.free_symbols if self.graph.has_node(s.name)}
+        try:  # SymPy re-evaluates on substitution: Heaviside of a complex constant fails there
+            return formula.xreplace(mapping)
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise DomainError(f"the formula {formula} is undefined here ({err})") from None
 
 
 def local_partial(graph: Graph, node_name: str, position: int) -> sympy.Expr:
@@ -214,7 +227,9 @@ def local_partial(graph: Graph, node_name: str, position: int) -> sympy.Expr:
     """
     node = graph.node(node_name)
     args = [a.value if isinstance(a, Const) else graph.w(a) for a in node.args]
-    partial = PRIMITIVES[node.op].partials[position](SYMBOLIC, graph.w(node_name), *args)
+    partial = apply_symbolic(
+        node, PRIMITIVES[node.op].partials[position], *args, out=graph.w(node_name)
+    )
     return sympy.S(partial)  # the rule may return a plain int (add's partials are 1)
 
 

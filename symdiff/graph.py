@@ -147,6 +147,10 @@ class Graph:
             raise VariableError(f"the graph has {len(self.outputs)} outputs; pick one of .outputs")
         return self.outputs[0]
 
+    def __repr__(self) -> str:
+        source = self.source if len(self.source) <= 60 else self.source[:57] + "..."
+        return f"<Graph of {len(self.nodes)} nodes: {', '.join(self.output_names)} = {source}>"
+
     def __len__(self) -> int:
         return len(self.nodes)
 

@@ -69,7 +69,7 @@ def _namespace(lib, special: dict) -> types.SimpleNamespace:
         "acos": lib.arccos, "atan": lib.arctan, "sinh": lib.sinh, "cosh": lib.cosh,
         "tanh": lib.tanh, "exp": lib.exp, "log": lib.log, "sqrt": lib.sqrt, "abs": lib.abs,
         "sign": lib.sign, "atan2": lib.arctan2, "max": lib.maximum, "min": lib.minimum,
-        "heaviside": lib.heaviside, "pi": math.pi,
+        "heaviside": lib.heaviside, "pow": lib.power, "pi": math.pi,
         # sigmoid through tanh and softplus through logaddexp: no overflow for large |x|
         "sigmoid": lambda x: 0.5 + 0.5 * lib.tanh(0.5 * x),
         "softplus": lambda x: lib.logaddexp(0.0, x),
@@ -158,7 +158,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f") -> str:
     outs = [_literal(o) if isinstance(o, Const) else env[o] for o in graph.outputs]
     everything = ", ".join(args[v] for v in graph.variables)
     returned = ", ".join(f"m.broadcast({o}, {everything})" if everything else o for o in outs)
-    lines.append(f"    return ({returned},)")
+    lines.append(f"    return ({returned},)" if outs else "    return ()")
     return "\n".join(lines)
 
 

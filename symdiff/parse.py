@@ -18,9 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import decimal
 import keyword
 import numbers
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 import sympy
@@ -40,13 +42,18 @@ from .primitives import (
 MAX_LENGTH = 2_000_000
 #: A SymPy input larger than this as a tree is not printed as the graph's source.
 MAX_SOURCE_TREE = 5_000
+#: Longest decimal literal (digits, point and exponent) accepted.
+MAX_DECIMAL_LENGTH = 100
+#: Largest decimal exponent accepted (floats end near 1e308).
+MAX_DECIMAL_EXPONENT = 400
 #: Deepest nesting of parentheses, calls, unary signs and powers accepted.
 MAX_DEPTH = 200
 
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)
+  | (?P<number>(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)
+                (?:[eE][+-]?[0-9](?:_?[0-9])*)?)
   | (?P<name>[^\W\d]\w*)
   | (?P<op>\*\*|//|:=|==|!=|<=|>=|<<|>>|->|\.\.\.|\S)
     """,
@@ -175,6 +182,7 @@ class _Parser:
             return False
         if kind == "name":
             self.check_name(tok, col, nxt)
+            tok = self.name(tok, col)
             if nxt is not None and nxt.group() == "(":
                 if tok not in FUNCTIONS:
                     raise self.error(
@@ -241,6 +249,13 @@ class _Parser:
             return self.error(f"{what} where {expected} is expected", col)
         return self.error(f"{what} is not allowed in an expression", col)
 
+    def name(self, tok: str, col: int) -> str:
+        """A name as Python reads it: an identifier, NFKC-normalised (`𝑥` is `x`)."""
+        if not tok.isidentifier():
+            bad = next(i for i in range(1, len(tok) + 1) if not tok[:i].isidentifier())
+            raise self.error(f"character {tok[bad - 1]!r} is not allowed in a name", col + bad - 1)
+        return unicodedata.normalize("NFKC", tok)
+
     def check_name(self, tok: str, col: int, nxt) -> None:
         if tok in _KEYWORDS or keyword.iskeyword(tok):
             raise self.error(
@@ -260,12 +275,19 @@ class _Parser:
             what = "complex number" if rest in "jJ" else "implicit multiplication or number base"
             raise self.error(f"{what} ({tok}{rest}...) is not supported; write the '*'", col)
         digits = tok.replace("_", "")
-        try:
-            if re.fullmatch(r"\d+", digits):
-                return Const(sympy.Integer(int(digits)), digits)
-            return Const(sympy.Float(digits), digits)
-        except ValueError as err:  # Python refuses int() of more than 4,300 digits
-            raise self.error(f"number literal too long: {err}", col) from None
+        if re.fullmatch(r"[0-9]+", digits):
+            if len(digits.lstrip("0")) > MAX_CONSTANT_DIGITS:
+                raise self.error(f"integer literal longer than {MAX_CONSTANT_DIGITS:,} digits", col)
+            return Const(sympy.Integer(int(digits)), digits)
+        if len(digits) > MAX_DECIMAL_LENGTH:
+            raise self.error(f"decimal literal longer than {MAX_DECIMAL_LENGTH} characters", col)
+        value = decimal.Decimal(digits)
+        if value and abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise self.error(
+                f"decimal literal {tok} is outside 1e±{MAX_DECIMAL_EXPONENT}: no float holds it",
+                col,
+            )
+        return Const(sympy.Float(digits), digits)
 
     def push(self, entry: tuple) -> None:
         if entry[0] != "bin" or entry[1] in ("**", "^"):
@@ -308,14 +330,17 @@ class _Parser:
             raise self.error(f"{name}() takes {arity} argument(s), got {nargs}", col)
         args = tuple(self.operands[-arity:])
         del self.operands[-arity:]
-        self.operands.append(self.b.apply(name, args))
+        try:
+            self.operands.append(self.b.apply(name, args))
+        except ParseError as err:  # the builder knows what is wrong, the parser where
+            raise self.error(err.reason, col) from None
 
     def check_power(self, base: Ref, exponent: Ref, col: int) -> None:
         values = [self.exact_value(r) for r in (base, exponent)]
         if None not in values and constant_power_digits(*values) > MAX_CONSTANT_DIGITS:
             raise LimitError(
                 f"the constant power at column {col + 1} would have more than "
-                "10,000 digits; use a smaller exponent or a float"
+                f"{MAX_CONSTANT_DIGITS:,} digits; use a smaller exponent or a float"
             )
 
     def exact_value(self, ref: Ref, depth: int = 0) -> sympy.Expr | None:
@@ -458,7 +483,8 @@ def _plan(expr: sympy.Expr) -> tuple[str, list]:
         return "const", []
     if expr.is_Add:
         terms = []
-        for term in expr.as_ordered_terms():
+        # the printed order reads best, but sorting it costs O(n²) on wide sums
+        for term in expr.as_ordered_terms() if len(expr.args) <= 100 else expr.args:
             negative = (term.is_Mul or term.is_Number) and term.as_coeff_Mul()[0].is_negative
             terms.append(("sub" if negative else "add", -term if negative else term))
         first = next((i for i, (op, _) in enumerate(terms) if op == "add"), 0)
@@ -474,7 +500,8 @@ def _plan(expr: sympy.Expr) -> tuple[str, list]:
                 den.append(sympy.Integer(coeff.q))
         elif coeff not in (1, -1):
             num.append(abs(coeff) if coeff.is_negative else coeff)
-        for factor in sympy.Mul(*factors, evaluate=False).as_ordered_factors():
+        product = sympy.Mul(*factors, evaluate=False)
+        for factor in product.as_ordered_factors() if len(factors) <= 100 else factors:
             base, exp = factor.as_base_exp()
             if exp.is_Number and exp.is_negative:
                 den.append(base if exp == -1 else sympy.Pow(base, -exp))
@@ -515,6 +542,8 @@ def _fold(b: GraphBuilder, op: str, refs: list[Ref]) -> Ref:
 def _const(expr: sympy.Expr) -> Const:
     if (expr.is_Number and not expr.is_finite) or (expr.is_Number and not expr.is_real):
         raise ParseError(f"unsupported constant {expr}")
+    if expr.is_Rational and max(abs(expr.p), expr.q).bit_length() > MAX_CONSTANT_DIGITS * 3.32:
+        raise LimitError(f"an integer constant has more than {MAX_CONSTANT_DIGITS:,} digits")
     return Const(expr, "pi" if expr == sympy.pi else "E" if expr == sympy.E else str(expr))
 
 
@@ -575,6 +604,7 @@ def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
     done: dict[sympy.Expr, Ref] = {}
     plans: dict[sympy.Expr, tuple[str, list]] = {}
     sizes: dict[sympy.Expr, int] = {}
+    depths: dict[sympy.Expr, int] = {}
     stack = [expr]
     while stack:
         node = stack[-1]
@@ -590,7 +620,11 @@ def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
         stack.pop()
         kind, parts = plans.pop(node)
         done[node] = _combine(builder, node, kind, parts, done.__getitem__)
-        sizes[node] = 1 + sum(sizes[c] for c in _children(kind, parts))
+        children = _children(kind, parts)
+        sizes[node] = 1 + sum(sizes[c] for c in children)
+        depths[node] = 1 + max((depths[c] for c in children), default=0)
+        if depths[node] > MAX_DEPTH:  # as for text: SymPy's own printer and walks recurse
+            raise LimitError(f"the SymPy expression nests deeper than {MAX_DEPTH} levels")
     # a shared DAG can be astronomically large as a tree: print it only when it is small
     source = str(expr) if sizes[expr] <= MAX_SOURCE_TREE else f"<SymPy DAG of {len(done)} nodes>"
     return done[expr], source

@@ -33,7 +33,7 @@ import sympy
 from .errors import LimitError
 
 #: An exact constant power with more digits than this is refused (`9**9**9**9` must not hang).
-MAX_CONSTANT_DIGITS = 10_000
+MAX_CONSTANT_DIGITS = 4_000  # below Python's 4,300-digit limit on printing integers
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     P("max", 2, lambda m, a, b: m.max(a, b), (lambda m, o, a, b: m.heaviside(a - b, half), lambda m, o, a, b: m.heaviside(b - a, half)), "max({0}, {1})", r"\max({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("min", 2, lambda m, a, b: m.min(a, b), (lambda m, o, a, b: m.heaviside(b - a, half), lambda m, o, a, b: m.heaviside(a - b, half)), "min({0}, {1})", r"\min({0}, {1})", kink=lambda a, b: a == b, convention="1/2 to each argument at a tie"),
     P("atan2", 2, lambda m, a, b: m.atan2(a, b), (lambda m, o, a, b: b / (a**2 + b**2), lambda m, o, a, b: -a / (a**2 + b**2)), "atan2({0}, {1})", r"\operatorname{{atan2}}({0}, {1})", "not both arguments 0 (for the derivative)"),
-    P("heaviside", 2, lambda m, a, h: m.heaviside(a, h), (lambda m, o, a, h: 0, lambda m, o, a, h: 0), "heaviside({0}, {1})", r"\theta({0})", kink=lambda a, h: a == 0, convention="heaviside'(0) = 0 (its value at 0 is the second argument)", constant_args=(1,)),
+    P("heaviside", 2, lambda m, a, h: m.heaviside(a, h), (lambda m, o, a, h: 0, lambda m, o, a, h: 0), "heaviside({0}, {1})", r"H_{{{1}}}({0})", kink=lambda a, h: a == 0, convention="heaviside'(0) = 0 (its value at 0 is the second argument)", constant_args=(1,)),
 )
 # fmt: on
 

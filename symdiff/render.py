@@ -140,12 +140,12 @@ def uses_text(graph: Graph, step: AdjointStep) -> str:
 
 def adjoint_text(step: AdjointStep) -> str:
     """One step on one line: `w̄1 = w̄3·w2 + w̄4·cos(w1) = x2 + cos(x1) = 2.58385`."""
-    if step.seed is not None:
+    if step.seed is not None and not step.terms:
         return f"{bar(step.node)} = z̄ = {math_str(step.seed)} (the seed)"
     if not step.terms:
         return f"{bar(step.node)} = 0 (not used by the output)"
     parts = [bar(step.node), term_text(step), math_str(step.expanded)]
-    if step.value is not None:
+    if step.value is not None and not step.expanded.is_Number:  # `= 1 = 1` says nothing
         parts.append(number_str(step.value))
     return " = ".join(parts)
 

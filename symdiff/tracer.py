@@ -33,7 +33,7 @@ from typing import Any
 import sympy
 
 from .errors import DomainError, ParseError, SymdiffError, VariableError
-from .forward import apply_numeric
+from .forward import apply_numeric, apply_symbolic
 from .graph import Const, Graph, GraphBuilder, Node
 from .primitives import FUNCTIONS, NUMERIC, PRIMITIVES, SYMBOLIC
 
@@ -134,8 +134,8 @@ class Tape:
 
     def _fold(self, op: str, refs: tuple) -> int | Const | None:
         if all(isinstance(r, Const) for r in refs):
-            value = PRIMITIVES[op].value(SYMBOLIC, *(r.value for r in refs))
-            return constant(value)
+            shown = Node("constant", op, refs)
+            return constant(apply_symbolic(shown, PRIMITIVES[op].value, *(r.value for r in refs)))
         a, b = (*refs, None)[:2]
 
         def is_(r, v):
@@ -436,7 +436,15 @@ def trace_function(
         point = {k: to_float(v, k) for k, v in at.items()}
     tape = Tape(point)
     inputs = [tape.variable(name) for name in names]
-    result = _with_traced_math(f)(*inputs)
+    try:
+        result = _with_traced_math(f)(*inputs)
+    except SymdiffError:
+        raise
+    except Exception as err:  # the user's function failed on traced values: say so, typed
+        raise SymdiffError(
+            f"tracing {getattr(f, '__name__', 'the function')}() failed: "
+            f"{type(err).__name__}: {err}"
+        ) from err
     if isinstance(result, Mapping):
         labels, results = [str(k) for k in result], list(result.values())
     elif isinstance(result, list | tuple):

@@ -145,8 +145,10 @@ def test_limits_give_clear_errors():
         sd.trace("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1))
     with pytest.raises(sd.LimitError, match="characters"):
         sd.trace("x" * 2_000_001)
-    with pytest.raises(sd.ParseError, match="too long"):
+    with pytest.raises(sd.ParseError, match="longer than 4,000 digits"):
         sd.trace("1" * 5000)
+    with pytest.raises(sd.ParseError, match="outside 1e"):
+        sd.trace("1e999999")
 
 
 @pytest.mark.parametrize(
