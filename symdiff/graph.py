@@ -322,8 +322,12 @@ class GraphBuilder:
         source: str = "",
         prefix: str | None = None,
         output_names: Sequence[str] | None = None,
+        keep_unused: bool = False,
     ) -> Graph:
-        """Number and freeze the graph of `outputs` (one reference, or a list of them)."""
+        """Number and freeze the graph of `outputs` (one reference, or a list of them).
+
+        Nodes no output uses are dropped, unless `keep_unused` (a program keeps its numbering).
+        """
         single = isinstance(outputs, int | Const)
         outputs = [outputs] if single else list(outputs)
         if output_names is None:
@@ -343,7 +347,7 @@ class GraphBuilder:
         variables = wrt + tuple(v for v in seen if v not in wrt)
         prefix = _choose_prefix(variables, prefix)
 
-        live = self._reachable(outputs)
+        live = set(range(len(self._ops))) if keep_unused else self._reachable(outputs)
         names: dict[int, str] = {}
         nodes: list[Node] = []
         for var in variables:

@@ -290,4 +290,5 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
         outputs = [a if isinstance(a, Const) else env[a].ref for a in graph.outputs] + outputs
         names = [*graph.output_names, *labels]
     source = f"gradient of {graph.source}"
-    return tape.builder.finish(outputs, graph.wrt, source, graph.prefix, names)
+    # every node kept, so w1..wn are the primal's own names; generated code skips unused ones
+    return tape.builder.finish(outputs, graph.wrt, source, graph.prefix, names, keep_unused=True)

@@ -399,8 +399,8 @@ def trace_function(
     """Trace a Python function of scalars into a `Graph`, its parameters as the variables.
 
     Args:
-        f: a function of positional scalar parameters, returning a number, a traced value, or a
-            list/tuple/dict of them (several outputs).
+        f: a function of positional scalar parameters (or of `*x`, named by `wrt`), returning a
+            number, a traced value, or a list/tuple/dict of them (several outputs).
         wrt: the variables to differentiate (default: all parameters, in order).
         at: a point; needed when the function branches on a traced value.
         prefix: node name prefix.
@@ -422,9 +422,16 @@ def trace_function(
         params = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
         raise ParseError(f"cannot read the parameters of {f!r}") from None
-    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
-        raise ParseError("a traced function takes named scalar parameters only (no *args, **kw)")
-    names = [p.name for p in params]
+    if len(params) == 1 and params[0].kind == params[0].VAR_POSITIONAL:
+        if wrt is None:  # f(*x): the names of its scalars come from wrt
+            raise VariableError("a function of *args needs wrt=[names], one per argument")
+        names = list(wrt)
+    elif any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+        raise ParseError(
+            "a traced function takes named scalar parameters, or *args with wrt=[names]"
+        )
+    else:
+        names = [p.name for p in params]
     point = None
     if at is not None:
         from .forward import to_float

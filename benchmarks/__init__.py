@@ -1,0 +1,1 @@
+"""symdiff's benchmark suite: `python -m benchmarks --quick` (see benchmarks/README.md)."""

@@ -1,0 +1,159 @@
+"""Run the benchmarks: `python -m benchmarks [--quick] [--cap SECONDS] [--case NAME ...]`.
+
+For each function and size it prints: symdiff's build time (trace + gradient program), the
+operation counts of the function and of the gradient program (sympy.count_ops over the
+assignments) and their ratio, the numeric gradient throughput of the generated numpy code on a
+batch, and beside it, measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, SymPy's
+`diff` (capped), SymEngine's `diff` and CasADi's `gradient` when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import multiprocessing as mp
+import time
+import timeit
+
+import symdiff as sd
+from benchmarks.cases import CASES, point
+from symdiff.closedform import count_program_ops, program
+
+QUICK_SIZES = (10, 100, 1000)
+FULL_SIZES = (10, 100, 1000, 10_000)
+POINTS = 2_000_000  # numbers per numeric batch: batch = POINTS / n points, at most 100,000
+
+
+def names(n: int) -> list[str]:
+    return [f"x{i}" for i in range(1, n + 1)]
+
+
+def build_symdiff(case, n: int):
+    """Trace and build the gradient program; return (seconds, graph, gradient program)."""
+    start = time.perf_counter()
+    graph = sd.trace(lambda *x: case(x, sd), wrt=names(n))
+    adjoint = sd.adjoint_program(graph)
+    return time.perf_counter() - start, graph, adjoint
+
+
+def best_of(fn, budget: float = 1.0) -> float:
+    """Seconds per call, the best of several repeats within about `budget` seconds."""
+    once = min(timeit.repeat(fn, number=1, repeat=2))
+    repeat = max(2, min(7, int(budget / max(once, 1e-6))))
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
+
+
+def numpy_throughput(adjoint, n: int) -> tuple[float, int]:
+    batch = max(1, min(100_000, POINTS // n))
+    f = sd.numeric.compile_graph(adjoint, "numpy")
+    x = point(n, batch)
+    return batch / best_of(lambda: f(*x)), batch
+
+
+def jax_throughput(case, n: int, batch: int) -> float | None:
+    if importlib.util.find_spec("jax") is None:
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    grad = jax.jit(jax.vmap(jax.grad(lambda x: case(list(x), jnp))))
+    x = jnp.asarray(point(n, batch).T)
+    grad(x).block_until_ready()
+    return batch / best_of(lambda: grad(x).block_until_ready())
+
+
+def _reference(tool: str, case_name: str, n: int, queue) -> None:
+    """In a child process (so a cap can stop it): build the expression and its gradient."""
+    start = time.perf_counter()
+    if tool == "sympy":
+        import sympy as lib
+    else:
+        import symengine as lib
+    xs = lib.symbols(" ".join(names(n)))
+    xs = [xs] if n == 1 else list(xs)
+    f = CASES[case_name](xs, lib)
+    [lib.diff(f, x) for x in xs]
+    queue.put(time.perf_counter() - start)
+
+
+def capped(tool: str, case_name: str, n: int, cap: float) -> str:
+    if tool != "sympy" and importlib.util.find_spec(tool) is None:
+        return "n/a"
+    context = mp.get_context("spawn")  # not fork: JAX's threads may already be running
+    queue = context.Queue()
+    child = context.Process(target=_reference, args=(tool, case_name, n, queue))
+    child.start()
+    child.join(cap)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f">{cap:g}s"
+    return f"{queue.get():.3g}s" if not queue.empty() else "failed"
+
+
+def casadi(case, n: int) -> str:
+    if importlib.util.find_spec("casadi") is None:
+        return "n/a"
+    import casadi as ca
+
+    start = time.perf_counter()
+    x = ca.SX.sym("x", n)
+    f = case([x[i] for i in range(n)], ca)
+    fun = ca.Function("f", [x], [f])
+    gradient = ca.Function("g", [x], [ca.gradient(f, x)])
+    seconds = time.perf_counter() - start
+    return f"{seconds:.3g}s ({gradient.n_instructions() / fun.n_instructions():.1f}x)"
+
+
+def run(case_name: str, sizes, cap: float) -> list[list[str]]:
+    case = CASES[case_name]
+    rows = []
+    for n in sizes:
+        seconds, graph, adjoint = build_symdiff(case, n)
+        f_ops = count_program_ops(program(graph)[0])
+        g_ops = count_program_ops(program(adjoint)[0])
+        ours, batch = numpy_throughput(adjoint, n)
+        theirs = jax_throughput(case, n, batch)
+        rows.append([
+            str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
+            f"{g_ops / f_ops:.2f}", f"{ours:.3g}",
+            "n/a" if theirs is None else f"{theirs:.3g}",
+            "n/a" if theirs is None else f"{theirs / ours:.2f}",
+            capped("sympy", case_name, n, cap), capped("symengine", case_name, n, cap),
+            casadi(case, n),
+        ])  # fmt: skip
+    return rows
+
+
+HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
+          "numpy/jax time", "sympy.diff", "symengine", "casadi (ratio)"]  # fmt: skip
+
+
+def show(title: str, rows: list[list[str]]) -> str:
+    table = [HEADER, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
+    lines = [f"## {title}", ""]
+    for k, row in enumerate(table):
+        lines.append("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, 5 s cap")
+    parser.add_argument("--cap", type=float, help="seconds allowed to sympy.diff / symengine")
+    parser.add_argument("--case", action="append", choices=list(CASES), help="only these")
+    args = parser.parse_args()
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    cap = args.cap or (5.0 if args.quick else 30.0)
+    print(f"symdiff {sd.__version__}; numeric batches of {POINTS:,} numbers (n x points); "
+          f"numpy/jax time > 1 means numpy is slower; caps {cap:g}s\n")  # fmt: skip
+    for name in args.case or list(CASES):
+        print(show(name, run(name, sizes, cap)), end="\n\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
