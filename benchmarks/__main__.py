@@ -16,16 +16,12 @@ import time
 import timeit
 
 import symdiff as sd
-from benchmarks.cases import CASES, point
+from benchmarks.cases import CASES, jax_version, names, point, reference_gradient
 from symdiff.closedform import count_program_ops, program
 
 QUICK_SIZES = (10, 100, 1000)
 FULL_SIZES = (10, 100, 1000, 10_000)
 POINTS = 2_000_000  # numbers per numeric batch: batch = POINTS / n points, at most 100,000
-
-
-def names(n: int) -> list[str]:
-    return [f"x{i}" for i in range(1, n + 1)]
 
 
 def build_symdiff(case, n: int):
@@ -50,31 +46,17 @@ def numpy_throughput(adjoint, n: int) -> tuple[float, int]:
     return batch / best_of(lambda: f(*x)), batch
 
 
-def jax_throughput(case, n: int, batch: int) -> float | None:
+def jax_throughput(case_name: str, n: int, batch: int) -> float | None:
     if importlib.util.find_spec("jax") is None:
         return None
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    grad = jax.jit(jax.vmap(jax.grad(lambda x: case(list(x), jnp))))
+    grad = jax.jit(jax.vmap(jax.grad(jax_version(case_name))))
     x = jnp.asarray(point(n, batch).T)
     grad(x).block_until_ready()
     return batch / best_of(lambda: grad(x).block_until_ready())
-
-
-def _reference(tool: str, case_name: str, n: int, queue) -> None:
-    """In a child process (so a cap can stop it): build the expression and its gradient."""
-    start = time.perf_counter()
-    if tool == "sympy":
-        import sympy as lib
-    else:
-        import symengine as lib
-    xs = lib.symbols(" ".join(names(n)))
-    xs = [xs] if n == 1 else list(xs)
-    f = CASES[case_name](xs, lib)
-    [lib.diff(f, x) for x in xs]
-    queue.put(time.perf_counter() - start)
 
 
 def capped(tool: str, case_name: str, n: int, cap: float) -> str:
@@ -82,7 +64,7 @@ def capped(tool: str, case_name: str, n: int, cap: float) -> str:
         return "n/a"
     context = mp.get_context("spawn")  # not fork: JAX's threads may already be running
     queue = context.Queue()
-    child = context.Process(target=_reference, args=(tool, case_name, n, queue))
+    child = context.Process(target=reference_gradient, args=(tool, case_name, n, queue))
     child.start()
     child.join(cap)
     if child.is_alive():
@@ -114,7 +96,7 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         f_ops = count_program_ops(program(graph)[0])
         g_ops = count_program_ops(program(adjoint)[0])
         ours, batch = numpy_throughput(adjoint, n)
-        theirs = jax_throughput(case, n, batch)
+        theirs = jax_throughput(case_name, n, batch)
         rows.append([
             str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
             f"{g_ops / f_ops:.2f}", f"{ours:.3g}",

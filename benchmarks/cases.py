@@ -7,6 +7,7 @@ same function.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -51,6 +52,30 @@ def tanh_layer(x: Sequence, m) -> object:
     return sum(units)
 
 
+def jax_version(case_name: str) -> Callable:
+    """The same function as a JAX user writes it: vectorised (an unrolled loop of 10,000
+    scalar operations would take XLA minutes to compile)."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    def chain_scan(x):
+        def step(z, xi):
+            return jnp.sin(z) * xi + jnp.cos(z), None
+
+        return lax.scan(step, x[0], x)[0]
+
+    def layer(x):
+        w = jnp.asarray(_weights(x.shape[0]))
+        return jnp.sum(jnp.tanh(w[:, :-1] @ x + w[:, -1]))
+
+    return {
+        "rosenbrock": lambda x: jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2),
+        "product": jnp.prod,
+        "chain": chain_scan,
+        "tanh_layer": layer,
+    }[case_name]
+
+
 CASES: dict[str, Callable] = {
     "rosenbrock": rosenbrock,
     "product": product,
@@ -62,3 +87,22 @@ CASES: dict[str, Callable] = {
 def point(n: int, batch: int = 1) -> np.ndarray:
     """Inputs in (0.5, 1): inside every case's comfortable range (products stay finite)."""
     return np.random.default_rng(0).uniform(0.5, 1.0, (n, batch))
+
+
+def names(n: int) -> list[str]:
+    """Variable names x1..xn."""
+    return [f"x{i}" for i in range(1, n + 1)]
+
+
+def reference_gradient(tool: str, case_name: str, n: int, queue) -> None:
+    """In a child process (so a time cap can stop it): build the expression with SymPy or
+    SymEngine and differentiate it by every variable; put the seconds taken on `queue`."""
+    start = time.perf_counter()
+    if tool == "sympy":
+        import sympy as lib
+    else:
+        import symengine as lib
+    xs = list(lib.symbols(" ".join(names(n)) + " _pad"))[:n]  # a list, even for n = 1
+    f = CASES[case_name](xs, lib)
+    [lib.diff(f, x) for x in xs]
+    queue.put(time.perf_counter() - start)
