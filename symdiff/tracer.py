@@ -319,6 +319,11 @@ for _name, _fn in FUNCTIONS_TRACED.items():
     setattr(TRACING, _name, staticmethod(_fn))
 
 
+# math functions that are rule-table functions of the same name
+_SAME_NAME = ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "sqrt",
+              "erf", "atan2")  # fmt: skip
+
+
 def _math_shim() -> types.SimpleNamespace:
     """A stand-in for the `math` module inside a traced function."""
     f = FUNCTIONS_TRACED
@@ -327,51 +332,14 @@ def _math_shim() -> types.SimpleNamespace:
         return f["log"](x) if base is None else f["log"](x) / f["log"](base)
 
     shim = {name: getattr(math, name) for name in dir(math) if not name.startswith("_")}
-    shim.update(
-        {
-            name: f[name]
-            for name in (
-                "sin",
-                "cos",
-                "tan",
-                "asin",
-                "acos",
-                "atan",
-                "sinh",
-                "cosh",
-                "tanh",
-                "exp",
-                "sqrt",
-                "erf",
-                "atan2",
-            )
-        }
-    )
+    shim.update({name: f[name] for name in _SAME_NAME})
     shim.update(log=log, fabs=f["abs"], pow=lambda x, y: x**y)
     return types.SimpleNamespace(**shim)
 
 
 _MATH = _math_shim()
 _MATH_BY_FUNCTION = {
-    getattr(math, name): getattr(_MATH, name)
-    for name in (
-        "sin",
-        "cos",
-        "tan",
-        "asin",
-        "acos",
-        "atan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "exp",
-        "sqrt",
-        "erf",
-        "atan2",
-        "log",
-        "fabs",
-        "pow",
-    )
+    getattr(math, name): getattr(_MATH, name) for name in (*_SAME_NAME, "log", "fabs", "pow")
 }
 
 
