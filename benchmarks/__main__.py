@@ -21,6 +21,7 @@ from symdiff.closedform import count_program_ops, program
 
 QUICK_SIZES = (10, 100, 1000)
 FULL_SIZES = (10, 100, 1000, 10_000)
+SCALAR_JAX_MAX = 100  # largest n for JAX on the unrolled scalar definition
 POINTS = 2_000_000  # numbers per numeric batch: batch = POINTS / n points, at most 100,000
 
 
@@ -46,14 +47,20 @@ def numpy_throughput(adjoint, n: int) -> tuple[float, int]:
     return batch / best_of(lambda: f(*x)), batch
 
 
-def jax_throughput(case_name: str, n: int, batch: int) -> float | None:
-    if importlib.util.find_spec("jax") is None:
+def jax_throughput(case_name: str, n: int, batch: int, scalar: bool = False) -> float | None:
+    """`jax.jit(jax.vmap(jax.grad(f)))` on the batch: f vectorised, or (`scalar`) the very
+    definition symdiff traces, unrolled (compiling that is slow, so only for small n)."""
+    if importlib.util.find_spec("jax") is None or (scalar and n > SCALAR_JAX_MAX):
         return None
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    grad = jax.jit(jax.vmap(jax.grad(jax_version(case_name))))
+
+    def unrolled(x):
+        return CASES[case_name](list(x), jnp)
+
+    grad = jax.jit(jax.vmap(jax.grad(unrolled if scalar else jax_version(case_name))))
     x = jnp.asarray(point(n, batch).T)
     grad(x).block_until_ready()
     return batch / best_of(lambda: grad(x).block_until_ready())
@@ -71,7 +78,10 @@ def capped(tool: str, case_name: str, n: int, cap: float) -> str:
         child.kill()
         child.join()
         return f">{cap:g}s"
-    return f"{queue.get():.3g}s" if not queue.empty() else "failed"
+    if queue.empty():
+        return "failed"
+    result = queue.get()
+    return f"{result:.3g}s" if isinstance(result, float) else result
 
 
 def casadi(case, n: int) -> str:
@@ -97,11 +107,13 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         g_ops = count_program_ops(program(adjoint)[0])
         ours, batch = numpy_throughput(adjoint, n)
         theirs = jax_throughput(case_name, n, batch)
+        scalar = jax_throughput(case_name, n, batch, scalar=True)
         rows.append([
             str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
             f"{g_ops / f_ops:.2f}", f"{ours:.3g}",
             "n/a" if theirs is None else f"{theirs:.3g}",
             "n/a" if theirs is None else f"{theirs / ours:.2f}",
+            "n/a" if scalar is None else f"{scalar / ours:.2f}",
             capped("sympy", case_name, n, cap), capped("symengine", case_name, n, cap),
             casadi(case, n),
         ])  # fmt: skip
@@ -109,7 +121,8 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
 
 
 HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
-          "numpy/jax time", "sympy.diff", "symengine", "casadi (ratio)"]  # fmt: skip
+          "numpy/jax time", "numpy/jax-scalar time", "sympy.diff", "symengine",
+          "casadi (ratio)"]  # fmt: skip
 
 
 def show(title: str, rows: list[list[str]]) -> str:

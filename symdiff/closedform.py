@@ -24,10 +24,11 @@ import numpy as np
 import sympy
 
 from .errors import DomainError, LimitError, SymdiffError
-from .forward import Primal, evaluate, tree_size
+from .forward import Primal, evaluate, tangent_values, tangents, tree_size
 from .graph import Const, Graph
+from .numeric import compile_graph, to_source
 from .primitives import PRIMITIVES, SYMBOLIC
-from .reverse import adjoint_values
+from .reverse import adjoint_program, adjoint_values, input_adjoints, reverse
 
 Simplify = Literal["auto", "full", "none"]
 
@@ -217,8 +218,6 @@ class Gradient(Mapping[str, sympy.Expr]):
 
     @cached_property
     def _adjoint(self) -> Graph:
-        from .reverse import adjoint_program
-
         return adjoint_program(self.graph, self.seed, keep_outputs=False)
 
     def program(self) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:
@@ -234,15 +233,11 @@ class Gradient(Mapping[str, sympy.Expr]):
             >>> assignments[-2:], outputs
             ([(w6, cos(x1)), (w7, w6 + x2)], [w5, w7, x1])
         """
-        from .reverse import adjoint_program
-
         return program(adjoint_program(self.graph, self.seed))
 
     def source(self, backend: str = "numpy") -> str:
         """The Python source `lambdify(backend)` compiles: one line per step, each noting
         the Wengert line or the reverse step it computes."""
-        from .numeric import to_source
-
         return to_source(self._adjoint, backend, "gradient")
 
     def lambdify(self, backend: str = "numpy") -> Callable[..., tuple]:
@@ -261,8 +256,6 @@ class Gradient(Mapping[str, sympy.Expr]):
             >>> f(np.array([2.0, 0.0]), np.array([3.0, 1.0]))[1]
             array([2., 0.])
         """
-        from .numeric import compile_graph
-
         return compile_graph(self._adjoint, backend)
 
 
@@ -336,9 +329,6 @@ def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -
         [cos(t), -r*sin(t)],
         [sin(t),  r*cos(t)]]), 'rev')
     """
-    from .forward import tangents
-    from .reverse import input_adjoints, reverse
-
     m, n = len(graph.outputs), len(graph.wrt)
     mode, reason = choose_mode(m, n, mode)
     primal = Primal(graph)
@@ -377,8 +367,6 @@ def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
         [2*y, 2*x],
         [2*x,   0]])
     """
-    from .reverse import adjoint_program
-
     scalar = graph.output  # raises for several outputs
     del scalar
     jac = jacobian_of(adjoint_program(graph, keep_outputs=False), "fwd", simplify)
@@ -397,9 +385,6 @@ def jacobian_values(graph: Graph, point: Mapping[str, object], mode: str = "auto
         array([[3., 2.],
                [1., 1.]])
     """
-    from .forward import tangent_values
-    from .reverse import adjoint_values
-
     m, n = len(graph.outputs), len(graph.wrt)
     mode = choose_mode(m, n, mode)[0]
     values = evaluate(graph, point)

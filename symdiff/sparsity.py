@@ -27,6 +27,7 @@ import sympy
 from .closedform import Simplify, simplify_formulas
 from .forward import Primal, bind, evaluate, tangent_values, tangents
 from .graph import Const, Graph
+from .reverse import adjoint_program
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,6 @@ def hessian_sparsity(graph: Graph) -> Sparsity:
         . . *
         . * .
     """
-    from .reverse import adjoint_program
-
     graph.output  # noqa: B018 - raises for several outputs
     return jacobian_sparsity(adjoint_program(graph, keep_outputs=False))
 
