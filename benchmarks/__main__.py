@@ -47,6 +47,25 @@ def numpy_throughput(adjoint, n: int) -> tuple[float, int]:
     return batch / best_of(lambda: f(*x)), batch
 
 
+def jax_backend_throughput(adjoint, n: int, batch: int) -> float | None:
+    """symdiff's own jax backend: the gradient program, jitted, on the same batch."""
+    if importlib.util.find_spec("jax") is None or n > SCALAR_JAX_MAX:
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    f = sd.numeric.compile_graph(adjoint, "jax")
+    x = [jnp.asarray(row) for row in point(n, batch)]
+
+    def run():
+        for value in f(*x):
+            value.block_until_ready()
+
+    run()
+    return batch / best_of(run)
+
+
 def jax_throughput(case_name: str, n: int, batch: int, scalar: bool = False) -> float | None:
     """`jax.jit(jax.vmap(jax.grad(f)))` on the batch: f vectorised, or (`scalar`) the very
     definition symdiff traces, unrolled (compiling that is slow, so only for small n)."""
@@ -108,12 +127,14 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         ours, batch = numpy_throughput(adjoint, n)
         theirs = jax_throughput(case_name, n, batch)
         scalar = jax_throughput(case_name, n, batch, scalar=True)
+        backend = jax_backend_throughput(adjoint, n, batch)
         rows.append([
             str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
             f"{g_ops / f_ops:.2f}", f"{ours:.3g}",
             "n/a" if theirs is None else f"{theirs:.3g}",
             "n/a" if theirs is None else f"{theirs / ours:.2f}",
             "n/a" if scalar is None else f"{scalar / ours:.2f}",
+            "n/a" if backend is None or theirs is None else f"{theirs / backend:.2f}",
             capped("sympy", case_name, n, cap), capped("symengine", case_name, n, cap),
             casadi(case, n),
         ])  # fmt: skip
@@ -121,8 +142,8 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
 
 
 HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
-          "numpy/jax time", "numpy/jax-scalar time", "sympy.diff", "symengine",
-          "casadi (ratio)"]  # fmt: skip
+          "numpy/jax time", "numpy/jax-scalar time", "symdiff-jax/jax time", "sympy.diff",
+          "symengine", "casadi (ratio)"]  # fmt: skip
 
 
 def show(title: str, rows: list[list[str]]) -> str:
