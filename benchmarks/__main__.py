@@ -166,7 +166,9 @@ def main() -> None:
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     cap = args.cap or (5.0 if args.quick else 30.0)
     print(f"symdiff {sd.__version__}; numeric batches of {POINTS:,} numbers (n x points); "
-          f"numpy/jax time > 1 means numpy is slower; caps {cap:g}s\n")  # fmt: skip
+          f"numpy/jax time > 1 means numpy is slower; caps {cap:g}s; n/a: the tool is not "
+          "installed (pip install -e '.[bench]') or, for JAX on the scalar form, n > "
+          f"{SCALAR_JAX_MAX}\n")  # fmt: skip
     for name in args.case or list(CASES):
         print(show(name, run(name, sizes, cap)), end="\n\n", flush=True)
 

@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"symdiff: error: {message} (see symdiff --help)\n")
 
 
-def _point(text: str | None) -> dict[str, str] | None:
+def _point(text: str | None, flag: str = "--at") -> dict[str, str] | None:
     """`x1=2,x2=pi/4` -> {"x1": "2", "x2": "pi/4"}; values are parsed later as expressions."""
     if text is None:
         return None
@@ -48,10 +48,10 @@ def _point(text: str | None) -> dict[str, str] | None:
         name, eq, value = item.partition("=")
         if not eq or not name.strip() or not value.strip():
             raise sd.VariableError(
-                f"--at expects name=value pairs separated by commas, got {item!r}"
+                f"{flag} expects name=value pairs separated by commas, got {item!r}"
             )
         if name.strip() in point:
-            raise sd.VariableError(f"--at gives {name.strip()} twice")
+            raise sd.VariableError(f"{flag} gives {name.strip()} twice")
         point[name.strip()] = value.strip()
     return point
 
@@ -217,7 +217,7 @@ def _seed(text: str | None, mode: str) -> object:
     if text is None:
         return None
     if mode == "forward":
-        return _point(text)
+        return _point(text, "--seed")
     parts = [part.strip() for part in text.split(",")]
     return parts[0] if len(parts) == 1 else parts
 
@@ -237,10 +237,17 @@ def _matrix(matrix, label, cols: Sequence[str], values, head: str, as_json: bool
     lines = []
     for i in range(m):
         for j in range(n):
+            if matrix[i, j] == 0:
+                continue  # a sparse matrix reads better without its zeros
             line = f"{label(i, j)} = {math_str(matrix[i, j])}"
-            if values is not None:
+            if values is not None and not matrix[i, j].is_Number:
                 line += f" = {number_str(values[i, j], None)}"
             lines.append(line)
+    zeros = m * n - len(lines)
+    if zeros:
+        lines.append(
+            "(the other entry is 0)" if zeros == 1 else f"(the other {zeros} entries are 0)"
+        )
     return "\n".join(lines)
 
 
@@ -258,7 +265,7 @@ def _jacobian(args: argparse.Namespace) -> str:
     }
     names, wrt = graph.output_names, graph.wrt
     text = _matrix(
-        matrix, lambda i, j: f"d{names[i]}/d{wrt[j]}", wrt, values, "jacobian", args.json, extra
+        matrix, lambda i, j: f"∂{names[i]}/∂{wrt[j]}", wrt, values, "jacobian", args.json, extra
     )
     return text if args.json else f"{text}\nmode: {matrix.reason}"
 
@@ -277,7 +284,13 @@ def _hessian(args: argparse.Namespace) -> str:
     }
     wrt = graph.wrt
     return _matrix(
-        matrix, lambda i, j: f"d²z/d{wrt[i]}d{wrt[j]}", wrt, values, "hessian", args.json, extra
+        matrix,
+        lambda i, j: f"∂²{graph.output_names[0]}/∂{wrt[i]}∂{wrt[j]}",
+        wrt,
+        values,
+        "hessian",
+        args.json,
+        extra,
     )
 
 
@@ -296,7 +309,16 @@ def _grad(args: argparse.Namespace) -> str:
                 "values": values,
             }
         )
-    return "\n".join(gradient_lines(gradient, values, exact=True))
+    if not gradient.variables:
+        return f"(no variables to differentiate: {gradient.graph.source} is a constant)"
+    try:
+        return "\n".join(gradient_lines(gradient, values, exact=True))
+    except sd.LimitError:  # flat formulas too large: the numbers still come from the program
+        if values is None:
+            raise
+        return "\n".join(
+            f"d{gradient.graph.output_names[0]}/d{v} = {values[v]!r}" for v in gradient.variables
+        )
 
 
 def _derivation(args: argparse.Namespace, mode: str, simplify: str) -> sd.Derivation:
@@ -364,9 +386,22 @@ def _check(args: argparse.Namespace) -> str:
     return json.dumps(cmp.to_dict()) if args.json else str(cmp)
 
 
+def _expression_first(argv: list[str]) -> list[str]:
+    """Let an expression start with a minus (`symdiff grad "-x^2"`): argparse would read it as
+    an option, so the token after the subcommand gets a leading space, which the parser skips."""
+    if (
+        len(argv) >= 2
+        and argv[1][:1] == "-"
+        and argv[1][:2] != "--"
+        and argv[1] not in ("-h", "-o")
+    ):
+        return [argv[0], " " + argv[1], *argv[2:]]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_expression_first(sys.argv[1:] if argv is None else list(argv)))
     try:
         commands = {
             "grad": _grad,

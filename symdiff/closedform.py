@@ -373,6 +373,7 @@ def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
     n = jac.rows
     hess = sympy.Matrix(n, n, lambda i, j: jac[min(i, j), max(i, j)])
     hess.mode, hess.reason = "fwd-over-rev", f"{n} forward sweeps over the adjoint program"
+    hess.variables = graph.wrt  # rows and columns, in this order
     return hess
 
 

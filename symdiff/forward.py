@@ -101,11 +101,13 @@ def apply_symbolic(node: Node, fn, *args: sympy.Expr, out: sympy.Expr | None = N
 
 def _domain_error(node: Node, args: tuple, err: Exception, derivative: bool) -> DomainError:
     prim = PRIMITIVES[node.op]
-    shown = ", ".join(
-        f"{a} = {v:g}" if isinstance(a, str) else f"{v:g}"
-        for a, v in zip(node.args, args, strict=True)
-    )
+    # the node arguments with their values, each once (constants are in the formula already)
+    values = dict.fromkeys(f"{a} = {v:g}" for a, v in zip(node.args, args, strict=True)
+                           if isinstance(a, str))  # fmt: skip
+    shown = ", ".join(values) or "these constants"
     need = f"; {prim.name} needs {prim.domain}" if prim.domain else ""
+    if prim.name == "log" and args == (0.0,):  # log(sigmoid(-800)): the classic underflow
+        need += " (an argument of exactly 0 may be a float underflow)"
     kind = "overflows" if isinstance(err, OverflowError) else "is undefined"
     what = f"the derivative of {node}" if derivative else str(node)
     return DomainError(
@@ -133,6 +135,7 @@ def evaluate(graph: Graph, point: Mapping[str, object] | None = None) -> dict[st
         {'w1': 3.0, 'w2': 9.0}
     """
     bound = bind(graph, point)
+    check_guards(graph, bound)
     env: dict[str, float] = {}
     for node in graph.nodes:
         if node.is_input:
@@ -141,6 +144,26 @@ def evaluate(graph: Graph, point: Mapping[str, object] | None = None) -> dict[st
             args = [arg_value(env, a) for a in node.args]
             env[node.name] = apply_numeric(node, PRIMITIVES[node.op].value, *args)
     return env
+
+
+def check_guards(graph: Graph, point: Mapping[str, float]) -> None:
+    """Refuse a point on the other side of a branch the traced function took.
+
+    Raises:
+        DomainError: a recorded condition (`x > 0`) is false at the point.
+    """
+    if not graph.guards:
+        return
+    subs = {graph.symbol_of[v]: sympy.Float(x) for v, x in point.items()}
+    for guard in graph.guards:
+        if guard.xreplace(subs) is sympy.false:
+            from .render import math_str
+
+            raise DomainError(
+                f"the traced function took another branch at this point: its graph holds where "
+                f"{math_str(guard.lhs)} {guard.rel_op} {math_str(guard.rhs)}; trace it again "
+                "with at= this point"
+            )
 
 
 def output_value(graph: Graph, values: Mapping[str, float]) -> float:

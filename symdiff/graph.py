@@ -117,6 +117,7 @@ class Graph:
             variables) under which the graph, and so its derivatives, holds.
         notes: `(node name, note)` pairs; an adjoint program notes, for each of its reverse-sweep
             nodes, which primal step it differentiates.
+        guards: the conditions as SymPy relations, checked whenever the graph is evaluated.
     """
 
     nodes: tuple[Node, ...]
@@ -129,6 +130,7 @@ class Graph:
     output_names: tuple[str, ...] = ("z",)
     conditions: tuple[str, ...] = ()
     notes: tuple[tuple[str, str], ...] = ()
+    guards: tuple[sympy.Basic, ...] = ()
 
     def __str__(self) -> str:
         pairs = zip(self.output_names, self.outputs, strict=True)
@@ -330,8 +332,10 @@ class GraphBuilder:
         """
         single = isinstance(outputs, int | Const)
         outputs = [outputs] if single else list(outputs)
-        if output_names is None:
-            output_names = ["z"] if single else [f"z{i + 1}" for i in range(len(outputs))]
+        if output_names is None:  # z, unless a variable is called z (then f, then out)
+            taken = set(self._vars) | set(wrt or ())
+            letter = next(c for c in ("z", "f", "out") if not taken & {c, f"{c}1"})
+            output_names = [letter] if single else [f"{letter}{i + 1}" for i in range(len(outputs))]
         seen = list(self._vars)
         if wrt is None:
             wrt = tuple(seen)
@@ -389,6 +393,10 @@ class GraphBuilder:
 
 def _choose_prefix(variables: Sequence[str], prefix: str | None) -> str:
     """The first node prefix whose names (`w3`, `wbar3`, `wdot3`) no variable uses."""
+    if prefix is not None and (not re.fullmatch(r"[a-y]", prefix)):
+        raise VariableError(
+            f"the node prefix must be one lowercase letter other than z, got {prefix!r}"
+        )
     for candidate in (prefix,) if prefix else _PREFIXES:
         pattern = re.compile(rf"{re.escape(candidate)}(bar|dot)?\d+")
         clash = next((v for v in variables if pattern.fullmatch(v)), None)

@@ -47,7 +47,7 @@ MAX_DECIMAL_LENGTH = 100
 #: Largest decimal exponent accepted (floats end near 1e308).
 MAX_DECIMAL_EXPONENT = 400
 #: Deepest nesting of parentheses, calls, unary signs and powers accepted.
-MAX_DEPTH = 200
+MAX_DEPTH = 100  # SymPy prints and walks formulas recursively: keep them well inside that
 
 _TOKEN = re.compile(
     r"""
@@ -623,8 +623,9 @@ def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
         children = _children(kind, parts)
         sizes[node] = 1 + sum(sizes[c] for c in children)
         depths[node] = 1 + max((depths[c] for c in children), default=0)
-        if depths[node] > MAX_DEPTH:  # as for text: SymPy's own printer and walks recurse
-            raise LimitError(f"the SymPy expression nests deeper than {MAX_DEPTH} levels")
+        if depths[node] > 3 * MAX_DEPTH:  # SymPy's own printer and walks recurse
+            raise LimitError(f"the SymPy expression nests deeper than {3 * MAX_DEPTH} levels")
     # a shared DAG can be astronomically large as a tree: print it only when it is small
-    source = str(expr) if sizes[expr] <= MAX_SOURCE_TREE else f"<SymPy DAG of {len(done)} nodes>"
+    small = sizes[expr] <= MAX_SOURCE_TREE and depths[expr] <= MAX_DEPTH
+    source = str(expr) if small else f"<SymPy DAG of {len(done)} nodes>"
     return done[expr], source

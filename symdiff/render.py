@@ -158,23 +158,29 @@ def gradient_lines(
     gradient: Gradient,
     values: Mapping[str, float] | None = None,
     exact: bool = False,
-    label: str = "dz/d{}",
+    label: str | None = None,
 ) -> list[str]:
     """`dz/dx1 = x2 + cos(x1) = 2.58385` per variable; `exact` prints values in full (repr).
 
-    `label` names each line (`"z̄·dz/d{}"` when the sweep was seeded with z̄ ≠ 1).
+    `label` names each line (default `dz/d{}`, with the graph's output name; `"z̄·dz/d{}"` when
+    the sweep was seeded with z̄ ≠ 1).
     """
+    if label is None:
+        names = gradient.graph.output_names
+        label = f"d{names[0]}/d{{}}" if len(names) == 1 else "Σ z̄i·dzi/d{}"
     lines = []
     for var in gradient.variables:
         line = f"{label.format(var)} = {math_str(gradient[var])}"
-        if values is not None:
+        if values is not None and not gradient[var].is_Number:  # `= -1 = -1` says nothing
             line += " = " + number_str(values[var], None if exact else 6)
         lines.append(line)
     return lines
 
 
 def gradient_text(gradient: Gradient) -> str:
-    return "\n".join(gradient_lines(gradient))
+    """The gradient's lines, and the branch conditions it holds under (traced functions)."""
+    conditions = [f"(holds where {c})" for c in gradient.graph.conditions]
+    return "\n".join([*gradient_lines(gradient), *conditions])
 
 
 def _seed_labels(d: Derivation) -> dict[str, str]:
@@ -191,7 +197,7 @@ def _seed_text(d: Derivation) -> str:
     if isinstance(d.seed, dict):
         marks = bar if d.mode == "reverse" else dot
         return ", ".join(f"{marks(k)} = {math_str(v)}" for k, v in d.seed.items())
-    return f"z̄ = {math_str(d.seed)}"
+    return f"{bar(d.graph.output_names[0])} = {math_str(d.seed)}"
 
 
 def derivation_text(d: Derivation) -> str:
@@ -245,7 +251,7 @@ def derivation_text(d: Derivation) -> str:
             rows.append(
                 [
                     bar(step.node),
-                    cut(term_text(step, seeds.get(step.node, "z̄"))),
+                    cut(term_text(step, seeds.get(step.node, bar(graph.output_names[0])))),
                     cut(math_str(step.expanded)),
                     number_str(step.value),
                     cut(uses_text(graph, step)),
@@ -253,20 +259,22 @@ def derivation_text(d: Derivation) -> str:
             )
         lines += table(rows, indent="")
         single = len(graph.outputs) == 1
+        out = graph.output_names[0]
         if single and d.seed == 1:
             lines += ["", "gradient"]
-            label = "dz/d{}"
+            label = None
         elif single:
-            lines += ["", f"gradient times the seed z̄ = {math_str(d.seed)}"]
-            label = "z̄·dz/d{}"
+            lines += ["", f"gradient times the seed {_seed_text(d)}"]
+            label = f"{bar(out)}·d{out}/d{{}}"
         else:
             lines += ["", f"vector-Jacobian product, seed {_seed_text(d)}"]
-            label = "Σ z̄i·dzi/d{}"
+            label = None
         lines += gradient_lines(d.gradient, d.gradient_values, label=label)
+        w = graph.prefix
         note = (
             "note: each adjoint sums, over the nodes that use it, (their adjoint) × (their "
-            "local\npartial), e.g. w̄i = Σ w̄j·∂wj/∂wi; the seed z̄ says which output is "
-            "differentiated."
+            f"local\npartial), e.g. {w}\u0304i = Σ {w}\u0304j·∂{w}j/∂{w}i; the seed says "
+            "which output is differentiated."
         )
     lines += [
         f"note: holds where {c} (the branch taken at the traced point)" for c in graph.conditions

@@ -45,6 +45,9 @@ _COMPARISONS = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+_RELATIONS = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
+              "==": lambda a, b: sympy.Eq(a, b, evaluate=False),
+              "!=": lambda a, b: sympy.Ne(a, b, evaluate=False)}  # fmt: skip
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 
@@ -181,16 +184,22 @@ class Tape:
             memo[top] = PRIMITIVES[op].value(SYMBOLIC, *values)
         return memo[ref]
 
-    def conditions(self) -> tuple[str, ...]:
-        """The recorded branches, in the input variables (`x*y < 1`)."""
-        from .render import math_str
-
-        out = [
-            f"{math_str(self.formula(a))} {op if result else _NEGATED[op]} "
-            f"{math_str(self.formula(b))}"
+    def guards(self) -> tuple[sympy.Basic, ...]:
+        """The recorded branches as relations in the input variables (`x*y < 1`)."""
+        relations = [
+            _RELATIONS[op if result else _NEGATED[op]](self.formula(a), self.formula(b))
             for op, a, b, result in self.branches
         ]
-        return tuple(dict.fromkeys(out))
+        return tuple(dict.fromkeys(r for r in relations if r is not sympy.true))
+
+    def conditions(self) -> tuple[str, ...]:
+        """The recorded branches as text (`x·y < 1`)."""
+        from .render import math_str
+
+        return tuple(
+            f"{math_str(g.lhs)} {g.rel_op} {math_str(g.rhs)}" if g is not sympy.false else "false"
+            for g in self.guards()
+        )
 
 
 class Traced:
@@ -238,8 +247,9 @@ class Traced:
 
     def __float__(self) -> float:
         raise SymdiffError(
-            "float() of a traced value would drop its derivative; use symdiff's "
-            "functions (sd.sin, ...), math.* inside the traced function, or numpy"
+            "float() of a traced value would drop its derivative (a function symdiff does not "
+            "trace, such as math.hypot, calls float()); use symdiff's functions (sd.sin, ...), "
+            "the math functions of the rule table, or numpy's ufuncs"
         )
 
     __int__ = __index__ = __float__
@@ -430,4 +440,4 @@ def trace_function(
     single = not isinstance(result, Mapping | list | tuple)
     source = getattr(f, "__name__", "f") + "(" + ", ".join(names) + ")"
     graph = tape.builder.finish(refs[0] if single else refs, wrt, source, prefix, labels)
-    return replace(graph, conditions=tape.conditions())
+    return replace(graph, conditions=tape.conditions(), guards=tape.guards())

@@ -122,10 +122,10 @@ def test_jacobian_command():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:4] == [
-        "dz1/dr = cos(t) = 1",
-        "dz1/dt = -r·sin(t) = 0",
-        "dz2/dr = sin(t) = 0",
-        "dz2/dt = r·cos(t) = 2",
+        "∂z1/∂r = cos(t) = 1",
+        "∂z1/∂t = -r·sin(t) = 0",
+        "∂z2/∂r = sin(t) = 0",
+        "∂z2/∂t = r·cos(t) = 2",
     ]
     assert lines[4].startswith("mode: auto: 2 reverse sweeps")
     data = json.loads(run("jacobian", "x*y; x; y; x+y", "--json", "--at", "x=1,y=2").stdout)
@@ -145,7 +145,8 @@ def test_hessian_command():
     data = json.loads(result.stdout)
     assert data["values"] == [[802.0, -400.0], [-400.0, 200.0]]
     assert data["hessian"][1] == ["-400*x", "200"]
-    assert "d²z/dxdy = 2·x" in run("hessian", "x^2*y").stdout
+    hessian = run("hessian", "x^2*y").stdout
+    assert "∂²z/∂x∂y = 2·x" in hessian and "(the other entry is 0)" in hessian
 
 
 def test_explain_forward_mode_and_several_outputs():
@@ -204,3 +205,14 @@ def test_check_bad_input_is_one_line_with_status_2(tmp_path, args, words):
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_expressions_may_start_with_a_minus_and_constants_say_so():
+    assert run("grad", "-x^2", "--at", "x=3").stdout.strip() == "dz/dx = -2·x = -6"
+    assert "is a constant" in run("grad", "2+3").stdout
+    assert "--seed expects" in run("explain", "x*y", "--mode", "forward", "--seed", "2").stderr
+
+
+def test_a_variable_called_z_renames_the_output():
+    out = run("explain", "z*x", "--at", "z=2,x=3").stdout
+    assert "df/dz = x = 3" in out and "f = w3" in out
