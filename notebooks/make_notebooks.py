@@ -124,7 +124,7 @@ gives the same number.""",
 subs = dict(zip(g.symbols, at.values()))
 for step in d.steps:
     formula_value = float(step.expanded.evalf(subs=subs))
-    print(f"{step.node}: {str(step.expanded):14} = {formula_value:.6f}   numeric sweep: "
+    print(f"{step.node}: {step.expanded!s:14} = {formula_value:.6f}   numeric sweep: "
           f"{numbers[step.node]:.6f}")""",
     ),
     (
