@@ -7,6 +7,11 @@ and `E`, and calls of the functions in the rule table. `^` is a token of its own
 Everything else is a `ParseError` that names the construct and its column. The text is parsed
 straight into a `GraphBuilder`, so SymPy never reorders or cancels what the user wrote.
 
+Why not `ast.parse` plus a whitelist, as DESIGN.md first planned: CPython 3.11 builds the AST of
+a 10,000-term flat sum recursively and raises `RecursionError` ("during ast construction"), and
+3.12+ caps that depth in C where no recursion limit can lift it. The whitelist idea is kept:
+the grammar here *is* the whitelist, and every other token is refused by name.
+
 Example:
     >>> from symdiff.parse import parse_text
     >>> print(parse_text("x^2 - x"))
