@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import sympy
 
 from .errors import DomainError, LimitError, VariableError
-from .graph import Arg, Const, Graph, Node
+from .graph import Arg, Const, Graph, Node, postorder
 from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
 
 Point = Mapping[str, float]
@@ -195,25 +195,18 @@ class Primal(Mapping[str, sympy.Expr]):
         self.sizes: dict = {}
 
     def __getitem__(self, name: str) -> sympy.Expr:
-        memo = self._memo
-        stack = [name]
-        while stack:
-            top = stack[-1]
-            if top in memo:
-                stack.pop()
-                continue
+        def children(top: str) -> list[str]:
+            return [a for a in self.graph.node(top).args if isinstance(a, str)]
+
+        def combine(top: str) -> sympy.Expr:
             node = self.graph.node(top)
-            todo = [a for a in node.args if isinstance(a, str) and a not in memo]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            size = 1 + sum(self._size[a] for a in node.args if isinstance(a, str))
-            check_formula_size(size)
-            args = [arg_value(memo, a, symbolic=True) for a in node.args]
-            memo[top] = apply_symbolic(node, PRIMITIVES[node.op].value, *args)
+            size = 1 + sum(self._size[a] for a in children(top))
+            check_formula_size(size)  # before SymPy builds it
             self._size[top] = size
-        return memo[name]
+            args = [arg_value(self._memo, a, symbolic=True) for a in node.args]
+            return apply_symbolic(node, PRIMITIVES[node.op].value, *args)
+
+        return postorder(name, children, combine, self._memo)
 
     def size(self, formula: sympy.Expr) -> int:
         """A formula's size written out as a tree (see `tree_size`), memoised."""
@@ -410,16 +403,4 @@ def tree_size(expr: sympy.Expr, memo: dict | None = None) -> int:
         True
     """
     memo = {} if memo is None else memo
-    stack = [expr]
-    while stack:
-        top = stack[-1]
-        if top in memo:
-            stack.pop()
-            continue
-        todo = [a for a in top.args if a not in memo]
-        if todo:
-            stack.extend(todo)
-            continue
-        stack.pop()
-        memo[top] = 1 + sum(memo[a] for a in top.args)
-    return memo[expr]
+    return postorder(expr, lambda e: e.args, lambda e: 1 + sum(memo[a] for a in e.args), memo)

@@ -391,6 +391,32 @@ class GraphBuilder:
         return live
 
 
+def postorder(root, children, combine, memo: dict) -> object:
+    """`memo[root]`, computing every missing descendant first, children before parents.
+
+    Iterative (long chains hit no recursion limit) and memoised (a shared DAG is walked once):
+    `children(item)` lists what `combine(item)` reads from `memo`.
+
+    Example:
+        >>> sizes = {}
+        >>> postorder(3, lambda n: [n - 1] if n else [], lambda n: n + sizes.get(n - 1, 0), sizes)
+        6
+    """
+    stack = [root]
+    while stack:
+        top = stack[-1]
+        if top in memo:
+            stack.pop()
+            continue
+        todo = [c for c in children(top) if c not in memo]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        memo[top] = combine(top)
+    return memo[root]
+
+
 def _choose_prefix(variables: Sequence[str], prefix: str | None) -> str:
     """The first node prefix whose names (`w3`, `wbar3`, `wdot3`) no variable uses."""
     if prefix is not None and (not re.fullmatch(r"[a-y]", prefix)):

@@ -34,7 +34,7 @@ import sympy
 
 from .errors import DomainError, ParseError, SymdiffError, VariableError
 from .forward import apply_numeric, apply_symbolic
-from .graph import Const, Graph, GraphBuilder, Node
+from .graph import Const, Graph, GraphBuilder, Node, postorder
 from .primitives import FUNCTIONS, NUMERIC, PRIMITIVES, SYMBOLIC
 
 _COMPARISONS = {
@@ -167,22 +167,19 @@ class Tape:
         if isinstance(ref, Const):
             return ref.value
         memo: dict[int, sympy.Expr] = {}
-        stack = [ref]
-        while stack:
-            top = stack[-1]
-            op, args = self.builder.op_of(top)
+
+        def children(r: int) -> list[int]:
+            op, args = self.builder.op_of(r)
+            return [] if op == "input" else [a for a in args if not isinstance(a, Const)]
+
+        def combine(r: int) -> sympy.Expr:
+            op, args = self.builder.op_of(r)
             if op == "input":
-                memo[top] = self.builder.symbol(args[0])
-                stack.pop()
-                continue
-            todo = [a for a in args if not isinstance(a, Const) and a not in memo]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
+                return self.builder.symbol(args[0])
             values = [a.value if isinstance(a, Const) else memo[a] for a in args]
-            memo[top] = PRIMITIVES[op].value(SYMBOLIC, *values)
-        return memo[ref]
+            return PRIMITIVES[op].value(SYMBOLIC, *values)
+
+        return postorder(ref, children, combine, memo)
 
     def guards(self) -> tuple[sympy.Basic, ...]:
         """The recorded branches as relations in the input variables (`x*y < 1`)."""

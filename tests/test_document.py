@@ -3,15 +3,12 @@ escaping, and every standalone document compiled with `pdflatex -halt-on-error`.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 import sympy
-from tools import compile_latex
+from tools import compile_latex, run_symdiff
 
 import symdiff as sd
 from symdiff.document import DocumentOptions, escape_latex, latex_name, value_latex
@@ -335,19 +332,8 @@ def test_sympy_latex_and_jupyter_reprs(tmp_path):
     )
 
 
-def _symdiff(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "symdiff", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-    )
-
-
 def test_cli_explain_latex_file_compiles(tmp_path):
-    result = _symdiff(
+    result = run_symdiff(
         "explain",
         EXPR,
         "--at",
@@ -365,11 +351,13 @@ def test_cli_explain_latex_file_compiles(tmp_path):
 
 
 def test_cli_explain_formats(tmp_path):
-    markdown = _symdiff("explain", EXPR, "--at", "x1=2,x2=3", "--format", "markdown", cwd=tmp_path)
+    markdown = run_symdiff(
+        "explain", EXPR, "--at", "x1=2,x2=3", "--format", "markdown", cwd=tmp_path
+    )
     assert markdown.returncode == 0 and markdown.stdout == worked().to_markdown()
-    text = _symdiff("explain", EXPR, "--at", "x1=2,x2=3", cwd=tmp_path)
+    text = run_symdiff("explain", EXPR, "--at", "x1=2,x2=3", cwd=tmp_path)
     assert text.stdout == str(worked()) + "\n"  # the default stays the text tables
-    fragment = _symdiff(
+    fragment = run_symdiff(
         "explain",
         EXPR,
         "--format",
@@ -383,7 +371,7 @@ def test_cli_explain_formats(tmp_path):
     )
     assert fragment.returncode == 0 and "\\documentclass" not in fragment.stdout
     assert r"v_{3} &= v_{1} \cdot v_{2}" in lines(fragment.stdout)
-    bad = _symdiff(
+    bad = run_symdiff(
         "explain", EXPR, "--format", "latex", "-o", str(tmp_path / "no" / "d.tex"), cwd=tmp_path
     )
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,18 @@ def compile_latex(tex: str, directory: Path, name: str = "doc") -> Path:
     pdf = directory / f"{name}.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     return pdf
+
+
+def run_symdiff(*args, cwd, path=None):
+    """`python -m symdiff ARGS` in `cwd` (with `PATH` replaced when `path` is given)."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "symdiff", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env=env,
+    )
