@@ -17,12 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
 
-from .errors import VariableError
+from .errors import DomainError, VariableError
 from .forward import (
     Primal,
     apply_numeric,
@@ -152,6 +153,7 @@ def adjoint_values(
     bar = {node.name: 0.0 for node in reversed(graph.nodes)}
     for name, s in output_seeds(graph, seed).items():
         bar[name] = float(s)
+    wanted = _leads_to_wrt(graph)
     for node in reversed(graph.nodes):
         if node.is_input or bar[node.name] == 0.0:
             continue
@@ -159,9 +161,24 @@ def adjoint_values(
         partials = PRIMITIVES[node.op].partials
         for position, arg in enumerate(node.args):
             if isinstance(arg, str):
-                d = apply_numeric(node, partials[position], *args, out=values[node.name])
+                try:
+                    d = apply_numeric(node, partials[position], *args, out=values[node.name])
+                except DomainError:
+                    if arg in wanted:
+                        raise
+                    d = math.nan  # x^y with only x asked for: ∂/∂y is not needed here
                 bar[arg] += bar[node.name] * d
     return bar
+
+
+def _leads_to_wrt(graph: Graph) -> set[str]:
+    """The nodes that depend on a differentiation variable (parameters' subgraphs do not)."""
+    wrt = {graph.input_of[v] for v in graph.wrt}
+    found: set[str] = set()
+    for node in graph.nodes:
+        if node.name in wrt or any(isinstance(a, str) and a in found for a in node.args):
+            found.add(node.name)
+    return found
 
 
 def reverse(

@@ -127,3 +127,10 @@ def test_adjoint_program_is_linear_in_the_graph_and_correct():
         expected = numeric[graph.input_of[var]]
         got = 0.0 if isinstance(out, sd.Const) else values[out]
         assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_partials_toward_parameters_need_not_exist():
+    # x^y at x = -8: d/dx = y·x^(y-1) exists, d/dy = x^y·log(x) does not; only x is asked for
+    assert sd.grad("x^y", wrt=["x"]).at(x=-8, y=2) == {"x": -16.0}
+    with pytest.raises(sd.DomainError, match="pow"):
+        sd.grad("x^y").at(x=-8, y=2)
