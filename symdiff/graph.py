@@ -395,7 +395,8 @@ def postorder(root, children, combine, memo: dict) -> object:
     """`memo[root]`, computing every missing descendant first, children before parents.
 
     Iterative (long chains hit no recursion limit) and memoised (a shared DAG is walked once):
-    `children(item)` lists what `combine(item)` reads from `memo`.
+    `children(item)` lists what `combine(item)` reads from `memo`; they are combined in that
+    order, left to right (variables are numbered in order of first appearance).
 
     Example:
         >>> sizes = {}
@@ -410,7 +411,7 @@ def postorder(root, children, combine, memo: dict) -> object:
             continue
         todo = [c for c in children(top) if c not in memo]
         if todo:
-            stack.extend(todo)
+            stack.extend(reversed(todo))
             continue
         stack.pop()
         memo[top] = combine(top)

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 import sympy
 
 from .errors import LimitError, ParseError
-from .graph import Const, Graph, GraphBuilder
+from .graph import Const, Graph, GraphBuilder, postorder
 from .primitives import (
     CONSTANTS,
     FUNCTIONS,
@@ -610,26 +610,22 @@ def sympy_into(builder: GraphBuilder, expr: sympy.Expr) -> tuple[Ref, str]:
     plans: dict[sympy.Expr, tuple[str, list]] = {}
     sizes: dict[sympy.Expr, int] = {}
     depths: dict[sympy.Expr, int] = {}
-    stack = [expr]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
+
+    def children(node: sympy.Expr) -> list:
         if node not in plans:
             plans[node] = _plan(node)
-            todo = [c for c in _children(*plans[node]) if c not in done]
-            if todo:
-                stack.extend(reversed(todo))
-                continue
-        stack.pop()
+        return _children(*plans[node])
+
+    def combine(node: sympy.Expr) -> Ref:
         kind, parts = plans.pop(node)
-        done[node] = _combine(builder, node, kind, parts, done.__getitem__)
-        children = _children(kind, parts)
-        sizes[node] = 1 + sum(sizes[c] for c in children)
-        depths[node] = 1 + max((depths[c] for c in children), default=0)
+        parts_done = _children(kind, parts)
+        sizes[node] = 1 + sum(sizes[c] for c in parts_done)
+        depths[node] = 1 + max((depths[c] for c in parts_done), default=0)
         if depths[node] > 3 * MAX_DEPTH:  # SymPy's own printer and walks recurse
             raise LimitError(f"the SymPy expression nests deeper than {3 * MAX_DEPTH} levels")
+        return _combine(builder, node, kind, parts, done.__getitem__)
+
+    postorder(expr, children, combine, done)
     # a shared DAG can be astronomically large as a tree: print it only when it is small
     small = sizes[expr] <= MAX_SOURCE_TREE and depths[expr] <= MAX_DEPTH
     source = str(expr) if small else f"<SymPy DAG of {len(done)} nodes>"

@@ -89,6 +89,11 @@ def test_explain_with_wrt_seed_and_constant_point():
         (["grad", "9**9**9**9"], "digits"),
         (["grad", "x", "--simplify", "maybe"], "invalid choice"),
         (["grad", "__import__('os').system('touch CANARY')"], "dunder"),
+        (["check", "x*y"], "check needs a point"),
+        (["check", "log(x)", "--at", "x=-1"], "log needs a positive argument"),
+        (["check", "x*y; y", "--at", "x=1,y=2"], "not allowed"),
+        (["check", "x.y", "--at", "x=1"], "attribute access"),
+        (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(tmp_path, args, words):
@@ -187,24 +192,6 @@ def test_check_json_and_plot(tmp_path):
     assert data["reference"]["x"].startswith("-0.000333333300000001197415060252574528637")
     png = (tmp_path / "fd.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"Matplotlib" in png
-
-
-@pytest.mark.parametrize(
-    ("args", "words"),
-    [
-        (["check", "x*y"], "check needs a point"),
-        (["check", "log(x)", "--at", "x=-1"], "log needs a positive argument"),
-        (["check", "x*y; y", "--at", "x=1,y=2"], "not allowed"),
-        (["check", "x.y", "--at", "x=1"], "attribute access"),
-        (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
-    ],
-)
-def test_check_bad_input_is_one_line_with_status_2(tmp_path, args, words):
-    result = run(*args, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert words in result.stderr and "Traceback" not in result.stderr
 
 
 def test_expressions_may_start_with_a_minus_and_constants_say_so():
