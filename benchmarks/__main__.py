@@ -3,8 +3,10 @@
 For each function and size it prints: symdiff's build time (trace + gradient program), the
 operation counts of the function and of the gradient program (sympy.count_ops over the
 assignments) and their ratio, the numeric gradient throughput of the generated numpy code on a
-batch, and beside it, measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, SymPy's
-`diff` (capped), SymEngine's `diff` and CasADi's `gradient` when installed.
+batch (and of its stacked form, the program rerolled into array operations), and beside it,
+measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, symdiff's numba backend (its
+compile time, and its time relative to JAX's on the same batch), SymPy's `diff` (capped),
+SymEngine's `diff` and CasADi's `gradient` when installed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from symdiff.closedform import count_program_ops, program
 QUICK_SIZES = (10, 100, 1000)
 FULL_SIZES = (10, 100, 1000, 10_000)
 SCALAR_JAX_MAX = 100  # largest n for JAX on the unrolled scalar definition
+# largest n for the numba backend: its compile time grows faster than the program (rosenbrock:
+# 6 s at n = 100, 5 minutes at n = 1000)
+NUMBA_MAX = 100
 POINTS = 2_000_000  # numbers per numeric batch: batch = POINTS / n points, at most 100,000
 
 
@@ -64,6 +69,24 @@ def jax_backend_throughput(adjoint, n: int, batch: int) -> float | None:
 
     run()
     return batch / best_of(run)
+
+
+def stacked_throughput(adjoint, n: int, batch: int) -> float:
+    """The numpy backend's stacked form (the rerolled program) on the same batch."""
+    f = sd.numeric.compile_graph(adjoint, "numpy", stacked=True)
+    x = point(n, batch)
+    return batch / best_of(lambda: f(x))
+
+
+def numba_throughput(adjoint, n: int, batch: int) -> tuple[float, float] | None:
+    """symdiff's numba backend on the same batch: (compile seconds, points per second)."""
+    if importlib.util.find_spec("numba") is None or n > NUMBA_MAX:
+        return None
+    start = time.perf_counter()
+    f = sd.numeric.compile_graph(adjoint, "numba")
+    seconds = time.perf_counter() - start
+    x = point(n, batch)
+    return seconds, batch / best_of(lambda: f(*x))
 
 
 def jax_throughput(case_name: str, n: int, batch: int, scalar: bool = False) -> float | None:
@@ -128,13 +151,18 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         theirs = jax_throughput(case_name, n, batch)
         scalar = jax_throughput(case_name, n, batch, scalar=True)
         backend = jax_backend_throughput(adjoint, n, batch)
+        fused = numba_throughput(adjoint, n, batch)
+        stacked = stacked_throughput(adjoint, n, batch)
         rows.append([
             str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
             f"{g_ops / f_ops:.2f}", f"{ours:.3g}",
             "n/a" if theirs is None else f"{theirs:.3g}",
             "n/a" if theirs is None else f"{theirs / ours:.2f}",
+            "n/a" if theirs is None else f"{theirs / stacked:.2f}",
             "n/a" if scalar is None else f"{scalar / ours:.2f}",
             "n/a" if backend is None or theirs is None else f"{theirs / backend:.2f}",
+            "n/a" if fused is None else f"{fused[0]:.3g}s",
+            "n/a" if fused is None or theirs is None else f"{theirs / fused[1]:.2f}",
             capped("sympy", case_name, n, cap), capped("symengine", case_name, n, cap),
             casadi(case, n),
         ])  # fmt: skip
@@ -142,8 +170,9 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
 
 
 HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
-          "numpy/jax time", "numpy/jax-scalar time", "symdiff-jax/jax time", "sympy.diff",
-          "symengine", "casadi (ratio)"]  # fmt: skip
+          "numpy/jax time", "stacked numpy/jax time", "numpy/jax-scalar time",
+          "symdiff-jax/jax time", "numba compile", "numba/jax time", "sympy.diff", "symengine",
+          "casadi (ratio)"]  # fmt: skip
 
 
 def show(title: str, rows: list[list[str]]) -> str:
@@ -168,7 +197,8 @@ def main() -> None:
     print(f"symdiff {sd.__version__}; numeric batches of {POINTS:,} numbers (n x points); "
           f"numpy/jax time > 1 means numpy is slower; caps {cap:g}s; n/a: the tool is not "
           "installed (pip install -e '.[bench]') or, for JAX on the scalar form, n > "
-          f"{SCALAR_JAX_MAX}\n")  # fmt: skip
+          f"{SCALAR_JAX_MAX}, or for numba, n > {NUMBA_MAX} (its compile time grows faster "
+          "than the program: minutes at n = 1000)\n")  # fmt: skip
     for name in args.case or list(CASES):
         print(show(name, run(name, sizes, cap)), end="\n\n", flush=True)
 

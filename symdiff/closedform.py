@@ -235,12 +235,15 @@ class Gradient(Mapping[str, sympy.Expr]):
         """
         return program(adjoint_program(self.graph, self.seed))
 
-    def source(self, backend: str = "numpy") -> str:
-        """The Python source `lambdify(backend)` compiles: one line per step, each noting
-        the Wengert line or the reverse step it computes."""
-        return to_source(self._adjoint, backend, "gradient")
+    def source(self, backend: str = "numpy", stacked: bool = False) -> str:
+        """The Python source `lambdify(backend, stacked)` compiles: one line per step (with
+        `stacked`, per array operation), each noting the Wengert line or the reverse step it
+        computes."""
+        return to_source(self._adjoint, backend, "gradient", stacked)
 
-    def lambdify(self, backend: str = "numpy") -> Callable[..., tuple]:
+    def lambdify(
+        self, backend: str = "numpy", stacked: bool = False
+    ) -> Callable[..., tuple] | Callable[..., object]:
         """A fast numeric function of all the graph's variables: one value per partial.
 
         Generated from the gradient program (not from the flat formulas), so it costs a small
@@ -248,15 +251,33 @@ class Gradient(Mapping[str, sympy.Expr]):
 
         Args:
             backend: `"numpy"` (vectorised over arrays; dask arrays stay lazy), `"math"`
-                (plain floats) or `"jax"` (jit-compiled; on a GPU where JAX has one).
+                (plain floats), `"jax"` (jit-compiled; on a GPU where JAX has one) or
+                `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
+                CPU cores for large batches; compiling takes seconds for large programs;
+                `pip install 'symdiff[numba]'`).
+            stacked: take one array `X` of shape `(n, ...)`, one row per variable, and return
+                one array of shape `(partials, ...)`. For numpy and jax the program is then
+                rerolled (`symdiff.vectorise`): its repeated lines run as one array operation
+                each, which on a GPU is a few fused kernels however many variables there are.
+
+        Raises:
+            SymdiffError: an unknown backend, or one whose package is not installed.
 
         Example:
             >>> import numpy as np, symdiff as sd
             >>> f = sd.grad("x1*x2 + sin(x1)").lambdify()
             >>> f(np.array([2.0, 0.0]), np.array([3.0, 1.0]))[1]
             array([2., 0.])
+
+            >>> fused = sd.grad("x1*x2 + sin(x1)").lambdify("numba")  # compiles now
+            >>> fused(np.array([2.0, 0.0]), np.array([3.0, 1.0]))[1]
+            array([2., 0.])
+
+            >>> sd.grad("x1*x2 + sin(x1)").lambdify(stacked=True)(np.array([[2.0], [3.0]]))
+            array([[2.58385316],
+                   [2.        ]])
         """
-        return compile_graph(self._adjoint, backend)
+        return compile_graph(self._adjoint, backend, stacked)
 
 
 def program(graph: Graph) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:

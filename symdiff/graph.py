@@ -181,6 +181,15 @@ class Graph:
         """Variable name -> its SymPy symbol."""
         return dict(zip(self.variables, self.symbols, strict=True))
 
+    @cached_property
+    def needed(self) -> frozenset[str]:
+        """The nodes some output depends on: the only lines generated code need run."""
+        needed = {o for o in self.outputs if isinstance(o, str)}
+        for node in reversed(self.nodes):
+            if node.name in needed:
+                needed.update(a for a in node.args if isinstance(a, str))
+        return frozenset(needed)
+
     def w(self, name: str) -> sympy.Symbol:
         """The SymPy symbol of a node in the local formulas (`w3`)."""
         return sympy.Symbol(name, real=True)

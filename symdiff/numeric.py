@@ -4,7 +4,9 @@ A graph (for a gradient, its adjoint program) becomes a Python function with one
 in evaluation order, each commented with the Wengert line or the reverse step it computes.
 Arithmetic is Python's operators; every other primitive is `m.<name>(...)`, where `m` is the
 backend's namespace: `math` floats, numpy arrays (also dask arrays, lazily, through numpy's
-dispatch), or jax.numpy (jit-compiled). Formulas can also go through SymPy's `lambdify`.
+dispatch), or jax.numpy (jit-compiled). For numba the same lines become the body of one loop
+over the points, compiled to machine code (`_numba_source`). Formulas can also go through
+SymPy's `lambdify`.
 
 Example:
     >>> import symdiff as sd
@@ -19,21 +21,27 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 import numbers
+import os
 import threading
 import types
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import sympy
 
 from .errors import SymdiffError
-from .graph import Const, Graph
+from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
+from .vectorise import Pick, reroll
 
-BACKENDS = ("numpy", "math", "jax")
+BACKENDS = ("numpy", "math", "jax", "numba")
+#: the backends whose stacked form is the rerolled program (`symdiff.vectorise`)
+STACKED = ("numpy", "jax")
 
 # Python's own operators; every other primitive is a call into the backend namespace
 _OPERATORS = {
@@ -71,6 +79,11 @@ def _broadcast_numpy(value, *args):
     return out.copy() if isinstance(out, np.ndarray) else out  # numpy: writable; dask: lazy
 
 
+def _as_float(x):
+    """The stacked input in floating point (integers compute in float64), lazily for dask."""
+    return x if x.dtype.kind in "fc" else x.astype(float)
+
+
 def _namespace(lib, special: dict) -> types.SimpleNamespace:
     """A backend namespace: the rule table's function names on an array library."""
     names = {
@@ -84,6 +97,8 @@ def _namespace(lib, special: dict) -> types.SimpleNamespace:
         "softplus": lambda x: lib.logaddexp(0.0, x),
         "relu": lambda x: lib.maximum(x, 0.0),
     }  # fmt: skip
+    # the stacked form's own: constant outputs, and joining the outputs' rows
+    names.update(full=lib.full, concatenate=lib.concatenate)
     names.update(special)
     # the operators as functions, so numpy can write them into buffers (`out=`)
     names.update(add=lib.add, sub=lib.subtract, mul=lib.multiply, div=lib.divide,
@@ -96,7 +111,98 @@ def _math_namespace() -> types.SimpleNamespace:
     return types.SimpleNamespace(**names, pi=math.pi, broadcast=lambda value, *args: value)
 
 
-def namespace(backend: str) -> types.SimpleNamespace:
+# numba's namespace: the numpy namespace's semantics, one float at a time. Plain functions here,
+# compiled by numba when a kernel calls them (numba cannot call Python functions).
+
+
+def _sign(a: float) -> float:
+    # np.sign: 0.0 for both zeros, nan for nan
+    if a > 0:
+        return 1.0
+    if a < 0:
+        return -1.0
+    return 0.0 if a == 0 else a
+
+
+def _maximum(a: float, b: float) -> float:
+    # np.maximum: nan if either is nan (Python's max would depend on the argument order)
+    return a if a >= b or a != a else b
+
+
+def _minimum(a: float, b: float) -> float:
+    return a if a <= b or a != a else b
+
+
+def _relu(a: float) -> float:
+    return a if a >= 0.0 or a != a else 0.0
+
+
+def _heaviside(a: float, at_zero: float) -> float:
+    # np.heaviside: nan stays nan
+    if a != a:
+        return a
+    if a == 0:
+        return float(at_zero)
+    return 1.0 if a > 0 else 0.0
+
+
+def _sigmoid(a: float) -> float:
+    return 0.5 + 0.5 * math.tanh(0.5 * a)  # as numpy's: no overflow for large |a|
+
+
+_LOG2 = math.log(2.0)
+
+
+def _softplus(a: float) -> float:
+    # np.logaddexp(0, a), branch for branch, so infinities and nan come out the same
+    if a == 0:
+        return _LOG2
+    if a < 0:
+        return math.log1p(math.exp(a))
+    if a > 0:
+        return a + math.log1p(math.exp(-a))
+    return a
+
+
+_NUMBA_HELPERS = {
+    "sign": _sign, "max": _maximum, "min": _minimum, "relu": _relu, "heaviside": _heaviside,
+    "sigmoid": _sigmoid, "softplus": _softplus,
+}  # fmt: skip
+
+
+def _numba() -> types.ModuleType:
+    """The numba module.
+
+    Raises:
+        SymdiffError: numba is not installed.
+    """
+    try:
+        import numba
+    except ImportError:
+        raise SymdiffError("the numba backend needs numba: pip install 'symdiff[numba]'") from None
+    return numba
+
+
+@functools.cache
+def _numba_namespace() -> types.ModuleType:
+    """A module, not a SimpleNamespace: numba resolves `m.sin` on a module when it compiles.
+
+    `math` functions compile to libm calls that return nan out of their domain (never raise),
+    and `math.pow` is C's `pow`, as `np.power` is for floats. The rest are `_NUMBA_HELPERS`,
+    compiled once per process and shared by every kernel.
+    """
+    numba = _numba()
+    module = types.ModuleType("symdiff_numba", "The rule table's functions for numba kernels.")
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
+                 "log", "sqrt", "erf", "atan2", "pow", "pi"):  # fmt: skip
+        setattr(module, name, getattr(math, name))
+    module.abs = math.fabs
+    for name, function in _NUMBA_HELPERS.items():
+        setattr(module, name, numba.njit(nogil=True, error_model="numpy")(function))
+    return module
+
+
+def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
     """The functions generated code calls as `m.<name>` for a backend.
 
     Raises:
@@ -104,10 +210,15 @@ def namespace(backend: str) -> types.SimpleNamespace:
     """
     if backend == "math":
         return _math_namespace()
+    if backend == "numba":
+        _numba()  # raises when numba is missing, even after the namespace was cached
+        return _numba_namespace()
     if backend == "numpy":
         return _namespace(
-            np, {"erf": _numpy_erf(), "broadcast": _broadcast_numpy, "no_buffers": _NoBuffers()}
-        )
+            np,
+            {"erf": _numpy_erf(), "broadcast": _broadcast_numpy, "no_buffers": _NoBuffers(),
+             "as_float": _as_float},
+        )  # fmt: skip
     if backend == "jax":
         try:
             import jax.numpy as jnp
@@ -119,7 +230,10 @@ def namespace(backend: str) -> types.SimpleNamespace:
             shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args)) if args else ()
             return jnp.broadcast_to(value, shape)
 
-        return _namespace(jnp, {"erf": erf, "broadcast": broadcast})
+        def as_float(x):
+            return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(float)
+
+        return _namespace(jnp, {"erf": erf, "broadcast": broadcast, "as_float": as_float})
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -141,49 +255,192 @@ def _literal(const: Const) -> str:
     return repr(float(value))
 
 
-def to_source(graph: Graph, backend: str = "numpy", name: str = "f") -> str:
-    """Python source of a function computing the graph's outputs, one line per node.
+def _expression(node: Node, code: list[str]) -> str:
+    """The right-hand side of a node's line: Python's operator, or a call `m.<op>(...)`."""
+    if node.op in _OPERATORS:
+        wrapped = [f"({c})" if c.startswith("-") else c for c in code]
+        return _OPERATORS[node.op].format(*wrapped)
+    return f"m.{node.op}({', '.join(code)})"
 
-    The function takes the graph's variables in order and returns a tuple with one value per
-    output, broadcast to the arguments' common shape.
+
+def _literal_at(node: Node, position: int) -> str:
+    return _literal(node.args[position])
+
+
+def _body(
+    graph: Graph,
+    names: dict[str, str],
+    expression: Callable[[Node, list[str]], str] = _expression,
+    literal: Callable[[Node, int], str] = _literal_at,
+) -> list[str]:
+    """The program's lines, `name = expr  # note`, one per node an output needs, in order.
+
+    Every backend writes these same lines; it only chooses how a right-hand side is spelled
+    (`expression`, given the node and its arguments' code) and how a constant argument is
+    printed (`literal(node, position)`; default: integers as integers, others as floats).
+
+    Args:
+        graph: the program.
+        names: input node -> the name the generated code gives its variable.
+        expression: the right-hand side of a node, from its arguments' code.
+        literal: the code of the node's constant argument at a position.
     """
-    if backend not in BACKENDS:
-        raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    args = _safe_names(graph)
-    env = {graph.input_of[v]: args[v] for v in graph.variables}
     notes = dict(graph.notes)
-    params = ", ".join(args[v] for v in graph.variables)
-    source = graph.source if len(graph.source) <= 60 else graph.source[:57] + "..."
-    buffered = backend == "numpy"
-    lines = [
-        f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"
-        if buffered
-        else f"def {name}({params}):",
-        f'    """{source} (generated by symdiff, backend {backend})."""'.replace("\\", "\\\\"),
-    ]
-    used = _used(graph)
-    slots = _buffer_slots(graph, used) if buffered else {}
+    used = graph.needed
+    lines = []
     for node in graph.nodes:
         if node.is_input or node.name not in used:
             continue
-        code = [_literal(a) if isinstance(a, Const) else env[a] for a in node.args]
-        if node.name in slots:  # a numpy ufunc writing into a reused buffer: no allocation
-            expr = f"m.{node.op}({', '.join(code)}, out=_b[{slots[node.name]}])"
-        elif node.op in _OPERATORS:
-            wrapped = [f"({c})" if c.startswith("-") else c for c in code]
-            expr = _OPERATORS[node.op].format(*wrapped)
-        else:
-            expr = f"m.{node.op}({', '.join(code)})"
-        env[node.name] = node.name
-        lines.append(f"    {node.name} = {expr}  # {notes.get(node.name, node)}")
-    outs = [_literal(o) if isinstance(o, Const) else env[o] for o in graph.outputs]
-    everything = ", ".join(args[v] for v in graph.variables)
-    returned = ", ".join(f"m.broadcast({o}, {everything})" if everything else o for o in outs)
+        code = [
+            literal(node, i) if isinstance(a, Const) else names.get(a, a)
+            for i, a in enumerate(node.args)
+        ]
+        lines.append(f"{node.name} = {expression(node, code)}  # {notes.get(node.name, node)}")
+    return lines
+
+
+def _docstring(graph: Graph, backend: str) -> str:
+    source = graph.source if len(graph.source) <= 60 else graph.source[:57] + "..."
+    return f'    """{source} (generated by symdiff, backend {backend})."""'.replace("\\", "\\\\")
+
+
+def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bool = False) -> str:
+    """Python source of a function computing the graph's outputs, one line per node.
+
+    For numpy, math and jax the function takes the graph's variables in order and returns a
+    tuple with one value per output, broadcast to the arguments' common shape. For numba it
+    is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`).
+    `stacked` (numpy, jax): the rerolled program over one array of the stacked variables
+    (see `_stacked_source`).
+
+    Raises:
+        SymdiffError: an unknown backend, or `stacked` for a backend without that form.
+    """
+    if backend not in BACKENDS:
+        raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if stacked and backend in STACKED:
+        return _stacked_source(graph, backend, name)
+    if stacked and backend == "math":
+        raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
+    if backend == "numba":
+        return _numba_source(graph, name)
+    args = _safe_names(graph)
+    names = {graph.input_of[v]: args[v] for v in graph.variables}
+    params = ", ".join(args[v] for v in graph.variables)
+    expression = _expression
+    header = f"def {name}({params}):"
+    if backend == "numpy":
+        header = f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"
+        expression = _numpy_expression(_buffer_slots(graph, graph.needed))
+    lines = [header, _docstring(graph, backend)]
+    lines += [f"    {line}" for line in _body(graph, names, expression)]
+    outs = [_literal(o) if isinstance(o, Const) else names.get(o, o) for o in graph.outputs]
+    returned = ", ".join(f"m.broadcast({o}, {params})" if params else o for o in outs)
     lines.append(f"    return ({returned},)" if outs else "    return ()")
     return "\n".join(lines)
 
 
-def _buffer_slots(graph: Graph, used: set[str]) -> dict[str, int]:
+def _stacked_source(graph: Graph, backend: str, name: str) -> str:
+    """The rerolled program (`symdiff.vectorise`) as a function of the stacked variables.
+
+    The function takes one array whose rows are the graph's variables, shape `(n, ...)`, and
+    returns one whose rows are the outputs; each line is one array operation over lanes.
+
+    Example:
+        >>> import symdiff as sd
+        >>> print(to_source(sd.trace("sin(x) + sin(y)"), "numpy", stacked=True))
+        def f(X):
+            \"\"\"sin(x) + sin(y) (generated by symdiff, backend numpy, stacked).\"\"\"
+            v0 = m.as_float(X)
+            v1 = m.sin(v0)  # 2 × w3 = sin(w1)
+            v2 = v1[0:1] + v1[1:2]  # 1 × w5 = w3 + w4
+            return v2
+    """
+    program = reroll(graph)
+    notes = dict(graph.notes)
+    lines = [f"def {name}(X):", _docstring(graph, f"{backend}, stacked"), "    v0 = m.as_float(X)"]
+    for op in program.ops:
+        code = [_literal(a) if isinstance(a, Const) else str(a) for a in op.args]
+        note = notes.get(op.example.name, op.example)
+        lines.append(f"    {op.name} = {_expression(op.example, code)}  # {op.size} × {note}")
+    parts = [
+        f"m.full((1, *v0.shape[1:]), {_literal(p)}, v0.dtype)" if isinstance(p, Const) else str(p)
+        for p in program.outputs
+    ]
+    (only,) = program.outputs if len(program.outputs) == 1 else (None,)
+    if isinstance(only, Pick) and only.source != "v0":  # never hand back a view of the input
+        lines.append(f"    return {parts[0]}")
+    else:
+        lines.append(f"    return m.concatenate([{', '.join(parts) or 'v0[0:0]'}])")
+    return "\n".join(lines)
+
+
+def _numba_literal(node: Node, position: int) -> str:
+    """Constants as floats, so no kernel line computes in int64 (where `10**30` overflows and
+    `0**-1` raises); except a small non-negative integer power of a variable, which numba
+    unrolls into multiplications (`x ** 2` is `x * x`, not a call of `pow`)."""
+    value = node.args[position].value
+    unrolled = node.op == "pow" and position == 1 and not isinstance(node.args[0], Const)
+    if unrolled and value.is_Integer and 0 <= value <= 64:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _numba_expression(node: Node, code: list[str]) -> str:
+    # numpy takes a constant power 0.5 as a square root: nan at -inf, where C's pow gives inf
+    if node.op == "pow" and isinstance(node.args[1], Const) and node.args[1].value == 0.5:
+        return f"m.sqrt({code[0]})"
+    return _expression(node, code)
+
+
+def _numba_source(graph: Graph, name: str) -> str:
+    """The numba kernel: one loop over the points, each running the whole program.
+
+    It takes the number of points, one float64 array per variable and one per output, and
+    writes every output at every point. Within a point the program's values are scalars that
+    live in registers, where the numpy backend makes one pass over memory per line.
+
+    Example:
+        >>> import symdiff as sd
+        >>> print(to_source(sd.trace("x1*x2 + sin(x1)"), "numba"))
+        def f(_n, _in0, _in1, _out0):
+            \"\"\"x1*x2 + sin(x1) (generated by symdiff, backend numba).\"\"\"
+            for _k in range(_n):  # one point at a time: the whole program, in registers
+                x1 = _in0[_k]
+                x2 = _in1[_k]
+                w3 = x1 * x2  # w3 = w1·w2
+                w4 = m.sin(x1)  # w4 = sin(w1)
+                w5 = w3 + w4  # w5 = w3 + w4
+                _out0[_k] = w5
+    """
+    args = _safe_names(graph)
+    names = {graph.input_of[v]: args[v] for v in graph.variables}
+    ins = [f"_in{i}" for i in range(len(graph.variables))]
+    outs = [f"_out{i}" for i in range(len(graph.outputs))]
+    lines = [
+        f"def {name}({', '.join(['_n', *ins, *outs])}):",
+        _docstring(graph, "numba"),
+        "    for _k in range(_n):  # one point at a time: the whole program, in registers",
+    ]
+    loop = [f"{args[v]} = {array}[_k]" for v, array in zip(graph.variables, ins, strict=True)]
+    loop += _body(graph, names, _numba_expression, _numba_literal)
+    for out, array in zip(graph.outputs, outs, strict=True):
+        value = repr(float(out.value)) if isinstance(out, Const) else names.get(out, out)
+        loop.append(f"{array}[_k] = {value}")
+    lines += [f"        {line}" for line in loop or ["pass"]]
+    return "\n".join(lines)
+
+
+def _numpy_expression(slots: dict[str, int]) -> Callable[[Node, list[str]], str]:
+    def expression(node: Node, code: list[str]) -> str:
+        if node.name in slots:  # a numpy ufunc writing into a reused buffer: no allocation
+            return f"m.{node.op}({', '.join(code)}, out=_b[{slots[node.name]}])"
+        return _expression(node, code)
+
+    return expression
+
+
+def _buffer_slots(graph: Graph, used: frozenset[str]) -> dict[str, int]:
     """Node -> workspace row for the numpy backend: a row is reused once its value is dead.
 
     Only nodes computed by a numpy ufunc get a row (they can write through `out=`); an output's
@@ -215,15 +472,6 @@ def _buffer_slots(graph: Graph, used: set[str]) -> dict[str, int]:
     return slots
 
 
-def _used(graph: Graph) -> set[str]:
-    """The nodes some output depends on (the program's other lines need not run)."""
-    used = {o for o in graph.outputs if isinstance(o, str)}
-    for node in reversed(graph.nodes):
-        if node.name in used:
-            used.update(a for a in node.args if isinstance(a, str))
-    return used
-
-
 def _load(source: str, backend: str, name: str = "f") -> Callable[..., tuple]:
     """Compile code that `to_source` generated (never user text: names are checked
     identifiers, numbers are printed by us) in a namespace holding only the backend."""
@@ -234,15 +482,36 @@ def _load(source: str, backend: str, name: str = "f") -> Callable[..., tuple]:
     return function
 
 
-def compile_graph(graph: Graph, backend: str = "numpy") -> Callable[..., tuple]:
-    """A fast function computing the graph's outputs (see `to_source`); jit-compiled for jax.
+def compile_graph(
+    graph: Graph, backend: str = "numpy", stacked: bool = False
+) -> Callable[..., tuple] | Callable[..., object]:
+    """A fast function computing the graph's outputs (see `to_source`).
+
+    jit-compiled for jax; for numba, compiled now (seconds for a program of a thousand lines,
+    growing faster than its length) into one loop over the points (see `_numba_function`).
+
+    With `stacked`, the function takes one array `X` whose rows are the graph's variables,
+    shape `(n, ...)`, and returns one array whose rows are the outputs, shape `(outputs, ...)`.
+    For numpy and jax it runs the rerolled program (`symdiff.vectorise`): repeated lines become
+    one array operation each, so jax compiles a program of any repetitive size into a few fused
+    kernels, and numpy makes a few large calls rather than one per line.
+
+    Raises:
+        SymdiffError: an unknown backend, or one whose package is not installed.
 
     Example:
         >>> import numpy as np, symdiff as sd
         >>> f = compile_graph(sd.adjoint_program(sd.trace("x1*x2 + sin(x1)")))
         >>> [v.round(4).tolist() for v in f(np.array([2.0, 0.0]), np.array([3.0, 1.0]))]
         [[6.9093, 0.0], [2.5839, 2.0], [2.0, 0.0]]
+        >>> stacked = compile_graph(sd.adjoint_program(sd.trace("x1*x2 + sin(x1)")), stacked=True)
+        >>> stacked(np.array([[2.0, 0.0], [3.0, 1.0]])).round(4).tolist()
+        [[6.9093, 0.0], [2.5839, 2.0], [2.0, 0.0]]
     """
+    if stacked:
+        return _stacked_function(graph, backend)
+    if backend == "numba":
+        return _numba_function(graph)
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
@@ -250,7 +519,7 @@ def compile_graph(graph: Graph, backend: str = "numpy") -> Callable[..., tuple]:
 
         function = jax.jit(function)
     elif backend == "numpy":
-        slots = _buffer_slots(graph, _used(graph))
+        slots = _buffer_slots(graph, graph.needed)
         function = _in_chunks(function, max(slots.values(), default=-1) + 1)
     function.__source__ = source
     return function
@@ -299,6 +568,230 @@ def _in_chunks(function: Callable[..., tuple], rows: int) -> Callable[..., tuple
         return tuple(out.reshape(shape) for out in outs)
 
     run.__doc__ = function.__doc__
+    return run
+
+
+def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
+    """`compile_graph(graph, backend, stacked=True)`: checks the stacked input's height, then
+    runs the rerolled program (numpy: a chunk of points at a time; jax: jitted), or for numba
+    the fused loop over the rows."""
+    inputs, outputs = len(graph.variables), len(graph.outputs)
+
+    def check(x: object) -> None:
+        shape = np.shape(x)
+        if not shape or shape[0] != inputs:
+            names = ", ".join(graph.variables)
+            raise SymdiffError(
+                f"the stacked form takes one row per variable ({inputs} rows: {names}), "
+                f"an array of shape ({inputs}, ...), not one of shape {shape}"
+            )
+
+    if backend == "numba":
+        rows = _numba_function(graph)
+
+        def fused(x: object) -> np.ndarray:
+            check(x)
+            return np.stack(rows(*x)) if outputs else np.empty((0, *np.shape(x)[1:]))
+
+        fused.__source__ = rows.__source__
+        return fused
+    if backend not in STACKED:
+        to_source(graph, backend, stacked=True)  # raises, saying why
+    source = to_source(graph, backend, stacked=True)
+    function = _load(source, backend)
+    if backend == "jax":
+        import jax
+
+        jitted = jax.jit(function)
+
+        def run(x: object) -> object:
+            check(x)
+            return jitted(x)
+
+    else:
+        # a chunk of points at a time, so that the widest array (lanes x chunk) stays in cache
+        chunk = max(256, CHUNK * 8 // reroll(graph).widest)
+
+        def run(x: object) -> object:
+            x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
+            check(x)
+            if not isinstance(x, np.ndarray):
+                return function(x)  # dask and other array libraries: whole, lazily
+            batch = x.shape[1:]
+            size = math.prod(batch)
+            if size <= chunk:
+                return function(x)
+            flat = x.reshape(inputs, size)
+            out = None
+            for start in range(0, size, chunk):
+                part = function(flat[:, start : start + chunk])
+                if out is None:
+                    out = np.empty((outputs, size), dtype=part.dtype)
+                out[:, start : start + chunk] = part
+            return out.reshape((outputs, *batch))
+
+    run.__doc__ = f"{graph.source} (generated by symdiff, backend {backend}, stacked)."
+    run.__source__ = source
+    return run
+
+
+#: numba splits a batch across threads in slices of at least this much work, in points times
+#: kernel lines (16,384 points of a 64-line program): less, and a thread costs more than it saves.
+SLICE_WORK = 1 << 20
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the pid that made it, the pool)
+_pool_lock = threading.Lock()
+_WORKER = "symdiff-numba"
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The module's thread pool, made on first use and again in a forked child (a child
+    inherits the pool but not its threads, and work sent there would never run)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(_cpus(), thread_name_prefix=_WORKER))
+        return _pool[1]
+
+
+def _run_kernel(
+    kernel: Callable[..., None],
+    lines: int,
+    size: int,
+    inputs: list[np.ndarray],
+    outputs: list[np.ndarray],
+) -> None:
+    """Run a kernel of `lines` lines over all points: on large batches (by `SLICE_WORK`),
+    contiguous slices on several threads.
+
+    The kernel releases the GIL, so slices run in parallel. Threads over slices rather than
+    numba's `parallel=True`, which about doubles the compile time of a large program.
+    """
+    parts = min(_cpus(), size * lines // SLICE_WORK)
+    if parts <= 1 or threading.current_thread().name.startswith(_WORKER):  # no pool in pool
+        kernel(size, *inputs, *outputs)
+        return
+    bounds = [size * i // parts for i in range(parts + 1)]
+
+    def part(start: int, stop: int) -> None:
+        slices = [a[start:stop] for a in (*inputs, *outputs)]
+        kernel(stop - start, *slices)
+
+    pool = _threads()
+    futures = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
+    try:
+        part(bounds[-2], bounds[-1])  # the calling thread takes the last slice
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()  # re-raises a slice's exception
+
+
+def _real_array(value: object) -> np.ndarray:
+    """An argument of a numba function as a numpy array of real numbers.
+
+    Raises:
+        SymdiffError: a complex value, another array library's array, or non-numbers.
+    """
+    ok = isinstance(value, numbers.Number | np.generic | list | tuple) or (
+        isinstance(value, np.ndarray) and not isinstance(value, np.ma.MaskedArray)
+    )
+    if not ok:  # np.asarray would compute a dask array in memory, or drop a mask
+        raise SymdiffError(
+            f"the numba backend takes numpy arrays and numbers, not {type(value).__name__}; "
+            "use the numpy backend (lambdify('numpy')) for dask and other array types"
+        )
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise SymdiffError(
+            "the numba backend computes with real numbers and would drop the imaginary part of "
+            "complex input; pass real arrays, or use the numpy backend"
+        )
+    if array.dtype.kind not in "biuf":
+        raise SymdiffError(
+            f"the numba backend takes numbers, not arrays of {array.dtype}; pass real arrays"
+        )
+    return array
+
+
+@functools.cache
+def _noalias_compiler() -> type | None:
+    """numba's compiler, telling LLVM that the kernel's arrays do not overlap (`noalias`).
+
+    Without it LLVM must assume any output may overwrite any input, and does not vectorise a
+    loop over more than a few arrays (4x slower on rosenbrock at n = 10). The promise holds for
+    every call `_numba_function` makes: the outputs are fresh rows of one block, the inputs are
+    only read (two may be the same array). numba's parallel loops make the same promise.
+    None where this numba has no such flag: the kernel is then correct, only slower.
+    """
+    try:
+        from numba.core.compiler import CompilerBase, DefaultPassBuilder, Flags
+    except ImportError:
+        return None
+    if not hasattr(Flags, "noalias"):
+        return None
+
+    class NoAliasCompiler(CompilerBase):
+        def define_pipelines(self) -> list:
+            self.state.flags.noalias = True
+            return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
+
+    return NoAliasCompiler
+
+
+@functools.lru_cache(maxsize=16)
+def _numba_kernel(source: str, inputs: int, outputs: int) -> Callable[..., None]:
+    """The kernel compiled now, for its one signature (so the first call does not compile);
+    cached, since compiling a large program takes seconds."""
+    numba = _numba()
+    readonly = numba.types.Array(numba.float64, 1, "C", readonly=True)  # writable ones convert
+    signature = numba.void(numba.int64, *[readonly] * inputs, *[numba.float64[::1]] * outputs)
+    options = {"nogil": True, "error_model": "numpy"}
+    if _noalias_compiler() is not None:
+        options["pipeline_class"] = _noalias_compiler()
+    return numba.njit(signature, **options)(_load(source, "numba"))
+
+
+def _numba_function(graph: Graph) -> Callable[..., tuple]:
+    """The graph as one fused loop, compiled by numba; called as the numpy backend's function.
+
+    Arguments are broadcast to their common shape and computed in float64 (integers and
+    float32 too); the result is one float64 array of that shape per output, or a numpy scalar
+    per output when every argument is a scalar.
+    """
+    _numba()  # before the cache of kernels: say that numba is missing even after it was there
+    source = to_source(graph, "numba")
+    inputs, outputs = len(graph.variables), len(graph.outputs)
+    kernel = _numba_kernel(source, inputs, outputs)
+    lines = source.count("\n")
+
+    def run(*args: object) -> tuple:
+        if len(args) != inputs:
+            raise TypeError(f"the function takes {inputs} arguments, not {len(args)}")
+        arrays = [_real_array(a) for a in args]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        size = math.prod(shape)
+        flat = [
+            np.require(
+                a if a.shape == shape else np.broadcast_to(a, shape), np.float64, ["C", "A"]
+            ).reshape(-1)
+            for a in arrays
+        ]
+        # one block, not one array per output: separate allocations of this size each come
+        # fresh from the OS, and faulting their pages in took longer than the kernel itself
+        results = list(np.empty((outputs, size)))
+        _run_kernel(kernel, lines, size, flat, results)
+        return tuple(r.reshape(shape)[()] for r in results)
+
+    run.__doc__ = f"{graph.source} (generated by symdiff, backend numba)."
+    run.__source__ = source
     return run
 
 

@@ -1,12 +1,18 @@
-"""Numeric functions: numpy (vectorised) and math backends."""
+"""Numeric functions: numpy (vectorised), math, jax and numba backends."""
 
+import itertools
 import math
+import sys
 
 import numpy as np
 import pytest
 import sympy
 
 import symdiff as sd
+from symdiff import numeric
+from symdiff.numeric import _OPERATORS as OPERATORS
+from symdiff.numeric import compile_graph
+from symdiff.primitives import PRIMITIVES
 
 
 def test_numpy_backend_is_vectorised_and_broadcasts_constants():
@@ -175,3 +181,186 @@ def test_source_says_which_primal_step_each_line_differentiates():
         "return (" in sd.grad("3", wrt=[]).source() or "return ()" in sd.grad("3", wrt=[]).source()
     )
     assert sd.grad("3", wrt=[]).lambdify("math")() == ()
+
+
+# The numba backend: the same program, compiled into one loop over the points. numba is in the
+# dev extra, so these run in CI; only small graphs are compiled (a large one takes seconds).
+
+
+def numba_or_skip():
+    return pytest.importorskip("numba", reason="the numba backend is optional: symdiff[numba]")
+
+
+@pytest.mark.parametrize("text", BACKEND_CASES)
+def test_numba_backend_agrees_with_math_backend(text):
+    numba_or_skip()
+    g = sd.grad(text, wrt=["x1", "x2"])
+    rng = np.random.default_rng(6)
+    x1, x2 = rng.uniform(-2, 2, 50), rng.uniform(-2, 2, 50)
+    x2[:5] = x1[:5]  # ties for max: the kink conventions must agree too
+    x2[5:8] = 0.0
+    fused = g.lambdify("numba")(x1, x2)
+    scalar = g.lambdify("math")
+    assert all(v.dtype == np.float64 and v.shape == (50,) for v in fused)
+    for i in range(50):
+        assert tuple(v[i] for v in fused) == pytest.approx(scalar(x1[i], x2[i]), rel=1e-12)
+
+
+def primitive_texts():
+    """One expression per primitive of the rule table, each in its own variables a<i>, b<i>
+    (so that each partial in the adjoint program belongs to one primitive)."""
+    texts = []
+    for i, p in enumerate(PRIMITIVES.values()):
+        args = [f"a{i}", f"b{i}"][: p.arity]
+        args = ["0.5" if k in p.constant_args else a for k, a in enumerate(args)]
+        if p.name in OPERATORS:
+            texts.append(OPERATORS[p.name].format(*args))
+        else:
+            texts.append(f"{p.name}({', '.join(args)})")
+    return texts
+
+
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, 1e-300, 1e300,
+           800.0, -800.0, 3.7]  # fmt: skip
+# constant powers take other paths in numba's code (unrolled, or C's pow on two constants)
+LITERAL_POWERS = ["c**2", "c**3", "c**-1", "c**0.5", "c**0", "2**3*d", "1/0*d", "0**-1.0*d"]
+
+
+def test_numba_matches_numpy_for_every_primitive_at_kinks_nan_and_inf():
+    numba_or_skip()
+    texts = primitive_texts()
+    assert len(texts) == len(PRIMITIVES)  # the whole table, walked
+    graph = sd.trace([*texts, *LITERAL_POWERS, "10**30*d"])
+    program = sd.adjoint_program(graph, [1] * len(graph.outputs))  # values, then partials
+    fused = compile_graph(program, "numba")
+    vectorised = compile_graph(program, "numpy")
+    x, y = (np.array(v) for v in zip(*itertools.product(SPECIAL, SPECIAL), strict=True))
+    args = [y if v.startswith("b") else x for v in program.variables]
+    with np.errstate(all="ignore"):
+        ours, theirs = fused(*args), vectorised(*args)
+    checked = 0
+    for name, a, b in zip(program.output_names, ours, theirs, strict=True):
+        if name == program.output_names[len(graph.outputs) - 1]:  # 10**30: int64 in numpy
+            np.testing.assert_array_equal(a, 1e30 * x)
+            continue
+        # the same nan, the same infinities, the same numbers to a few ulps
+        np.testing.assert_allclose(a, np.broadcast_to(b, a.shape), rtol=1e-13, equal_nan=True)
+        checked += 1
+    assert checked == len(program.outputs) - 1
+
+    def same(a, v):  # nan is nan, and -0.0 is not 0.0
+        return (a == v) & (np.signbit(a) == np.signbit(v)) | np.isnan(a) & math.isnan(v)
+
+    def value(text, at_x, at_y=0.0):
+        k = [*texts, *LITERAL_POWERS].index(text)
+        return float(ours[k][same(x, at_x) & same(y, at_y)][0])
+
+    assert math.isnan(value("log(a16)", -1.0)) and math.isnan(value("sqrt(a17)", -1.0))
+    assert math.isnan(value("asin(a9)", 2.0)) and value("a3 / b3", 1.0) == math.inf
+    assert math.isnan(value("max(a24, b24)", math.nan, 1.0))
+    assert math.isnan(value("max(a24, b24)", 1.0, math.nan))
+    assert math.isnan(value("min(a25, b25)", 1.0, math.nan))
+    assert math.isnan(value("relu(a22)", math.nan)) and value("relu(a22)", -0.0) == 0.0
+    assert math.isnan(value("sign(a19)", math.nan)) and value("sign(a19)", -0.0) == 0.0
+    assert value("heaviside(a27, 0.5)", 0.0) == 0.5 and math.isnan(
+        value("heaviside(a27, 0.5)", math.nan)
+    )
+    assert value("softplus(a23)", 800.0) == 800.0 and value("softplus(a23)", 0.0) == math.log(2)
+    assert value("sigmoid(a21)", -800.0) == 0.0 and value("sigmoid(a21)", 800.0) == 1.0
+    assert value("erf(a20)", 0.5) == pytest.approx(math.erf(0.5), rel=1e-15)
+    assert value("c**-1", 0.0) == math.inf and value("c**-1", -0.0) == -math.inf
+    assert math.isnan(value("c**0.5", -math.inf)) and value("0**-1.0*d", 1.0) == math.inf
+
+
+def test_numba_broadcasts_and_gives_numpy_scalars_for_scalars():
+    numba_or_skip()
+    g = sd.grad("x1*x2 + sin(x1)")
+    fused, vectorised = g.lambdify("numba"), g.lambdify("numpy")
+    x1, x2 = np.linspace(-1, 2, 3).reshape(3, 1), np.linspace(0, 3, 4)
+    d1, d2 = fused(x1, x2)
+    assert d1.shape == d2.shape == (3, 4)
+    np.testing.assert_allclose(d1, x2 + np.cos(x1), rtol=1e-15)
+    np.testing.assert_array_equal(d2, np.broadcast_to(x1, (3, 4)))
+    for a, b in zip(fused(x1, x2), vectorised(x1, x2), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-15)
+
+    scalars = fused(2.0, 3.0)
+    assert all(type(v) is np.float64 for v in scalars)
+    assert scalars == (3 + math.cos(2), 2.0) == fused(2, 3)  # integers compute in float64
+    single = fused(np.float32(2.0), [3.0])
+    assert single[0].dtype == np.float64 and single[0].tolist() == [3 + math.cos(2)]
+
+    c = sd.grad("3*x + y").lambdify("numba")(np.zeros(4), 1.0)  # constant partials, broadcast
+    assert c[0].tolist() == [3.0] * 4 and c[1].tolist() == [1.0] * 4
+    assert [v.shape for v in fused(np.zeros((2, 0)), 1.0)] == [(2, 0), (2, 0)]
+    assert sd.grad("3", wrt=[]).lambdify("numba")() == ()
+
+
+def test_numba_large_batches_run_on_threads_with_the_same_numbers(monkeypatch):
+    numba_or_skip()
+    pools = []
+    threads = numeric._threads
+    monkeypatch.setattr(numeric, "_threads", lambda: pools.append(threads()) or pools[-1])
+    g = sd.grad("x1*x2 + sin(x1) + exp(-x2**2)")
+    fused = g.lambdify("numba")
+    lines = fused.__source__.count("\n")
+    size = 3 * numeric.SLICE_WORK // lines + 7  # three slices' work (and an odd size)
+    x1, x2 = np.linspace(-3, 3, size), np.linspace(0, 1, size)
+    monkeypatch.setattr(numeric, "_cpus", lambda: 1)
+    serial = fused(x1, x2)
+    assert not pools
+    monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # even on a small machine
+    threaded = fused(x1, x2)
+    assert len(pools) == 1  # the batch was split
+    for a, b, c in zip(threaded, serial, g.lambdify("numpy")(x1, x2), strict=True):
+        np.testing.assert_array_equal(a, b)  # slicing changes no number
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-15)  # libm and numpy: ulps
+    assert fused(x1[:100], x2[:100])[0].tolist() == threaded[0][:100].tolist()
+    assert len(pools) == 1  # a small batch runs on the calling thread
+
+
+def test_numba_refuses_complex_and_other_array_types():
+    numba_or_skip()
+    f = sd.grad("x1*x2 + sin(x1)").lambdify("numba")
+    for z in (np.array([1 + 2j]), 1j):
+        with pytest.raises(sd.SymdiffError, match="imaginary part"):
+            f(z, 1.0)
+    with pytest.raises(sd.SymdiffError, match="numbers, not arrays of <U1"):
+        f(np.array(["a"]), 1.0)
+    with pytest.raises(sd.SymdiffError, match=r"use the numpy backend .* for dask"):
+        f(np.ma.masked_array([1.0], mask=[True]), 1.0)
+    da = pytest.importorskip("dask.array")
+    lazy = da.from_array(np.ones(10), chunks=5)
+    with pytest.raises(sd.SymdiffError, match=r"not Array; use the numpy backend"):
+        f(lazy, lazy)
+    with pytest.raises(TypeError, match="takes 2 arguments, not 1"):
+        f(1.0)
+
+
+def test_numba_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    g = sd.grad("x1*x2 + sin(x1)")
+    with pytest.raises(sd.SymdiffError) as err:
+        g.lambdify("numba")
+    assert str(err.value) == "the numba backend needs numba: pip install 'symdiff[numba]'"
+    assert "for _k in range(_n):" in g.source("numba")  # the source needs no numba
+
+
+def test_numba_source_is_one_loop_over_the_points_with_the_same_lines():
+    g = sd.grad("x1*x2 + sin(x1)")
+    source = g.source("numba")
+    assert source.splitlines()[:5] == [
+        "def gradient(_n, _in0, _in1, _out0, _out1):",
+        '    """gradient of x1*x2 + sin(x1) (generated by symdiff, backend numba)."""',
+        "    for _k in range(_n):  # one point at a time: the whole program, in registers",
+        "        x1 = _in0[_k]",
+        "        x2 = _in1[_k]",
+    ]
+    assert "        w6 = m.cos(x1)  # w̄1 += w̄4·∂w4/∂w1 for w4 = sin(w1)" in source
+    assert source.endswith("        _out0[_k] = w7\n        _out1[_k] = x1")
+    # the body is the math backend's, line for line (one function writes both)
+    body = [line.strip() for line in g.source("math").splitlines() if " = " in line]
+    assert body == [line.strip() for line in source.splitlines() if "  # w" in line]
+    # constants are floats, except a small integer power, which numba unrolls
+    powers = numeric.to_source(sd.trace("3*x**2 + 2**x"), "numba")
+    assert "x ** 2  #" in powers and "3.0 * " in powers and "2.0 ** x" in powers

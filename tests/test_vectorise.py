@@ -1,0 +1,156 @@
+"""Rerolling and the stacked form: one row per variable, repeated lines as array operations."""
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff as sd
+from symdiff.vectorise import Pick, reroll
+
+
+def rosenbrock(*x):
+    return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1))
+
+
+def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """The textbook gradient, written out by hand (rows: variables)."""
+    g = np.zeros_like(x)
+    g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def names(n):
+    return [f"x{i}" for i in range(1, n + 1)]
+
+
+def test_rosenbrock_rerolls_into_the_same_few_array_operations_at_any_size():
+    small = reroll(sd.grad(rosenbrock, wrt=names(10))._adjoint)
+    large = reroll(sd.grad(rosenbrock, wrt=names(100))._adjoint)
+    assert len(small.ops) == len(large.ops) == 12  # against 107 and 1,187 scalar lines
+    assert large.widest == 100
+    assert str(large.ops[0]).startswith("v1 = v0[0:99]^2  # 99 × ")
+
+
+def test_a_chain_has_nothing_to_reroll_and_stays_one_lane_per_line():
+    def chain(*x):
+        z = x[0]
+        for xi in x:
+            z = sd.sin(z) * xi + sd.cos(z)
+        return z
+
+    program = reroll(sd.grad(chain, wrt=names(6))._adjoint)
+    assert program.widest == 6 and all(op.size == 1 for op in program.ops)
+
+
+@pytest.mark.parametrize(
+    ("lanes", "index"),
+    [((0, 1, 2), ""), ((1, 2), "[1:3]"), ((2,), "[2:3]"), ((2, 1, 0), "[2::-1]"),
+     ((0, 2), "[0:3:2]"), ((2, 0, 1), "[(2, 0, 1),]")],
+)  # fmt: skip
+def test_picks_print_as_slices_where_they_can(lanes, index):
+    pick = Pick("v3", lanes, 3)
+    assert pick.index == index
+
+
+def test_stacked_rosenbrock_equals_the_textbook_gradient():
+    f = sd.grad(rosenbrock, wrt=names(40)).lambdify(stacked=True)
+    x = np.random.default_rng(1).uniform(-1.5, 1.5, (40, 1000))
+    np.testing.assert_allclose(f(x), rosenbrock_gradient(x), rtol=1e-12, atol=1e-9)
+
+
+EXPRESSIONS = [
+    "x1*x2 + sin(x1)",
+    "x*y + 2*x",
+    "3*x + y",
+    "max(x, y)*tanh(x) + abs(y) + heaviside(x - y, 0.5)",
+    "exp(x)*sqrt(y) + log(y)*atan2(x, y) + relu(x) + softplus(y) + sigmoid(x) + erf(y)",
+    "(x**2 + y**2)**0.5 - x**y + sin(x)*sin(y)*sin(x*y)",
+]
+
+
+# the rule table's functions in SymPy, for references built independently of symdiff's parser
+SYMPY_NAMES = {
+    "max": sympy.Max, "abs": sympy.Abs, "erf": sympy.erf, "atan2": sympy.atan2,
+    "heaviside": sympy.Heaviside, "relu": lambda a: sympy.Max(a, 0),
+    "softplus": lambda a: sympy.log(1 + sympy.exp(a)), "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_stacked_numpy_equals_sympy_diff(text):
+    g = sd.grad(text)
+    symbols = sympy.symbols(list(g.graph.variables), real=True)
+    expr = sympy.sympify(text, locals={**SYMPY_NAMES, **{str(s): s for s in symbols}})
+    # heaviside'(x) = DiracDelta(x): zero at the random points, which never sit on the kink
+    partials = [sympy.diff(expr, s).replace(sympy.DiracDelta, lambda *a: 0) for s in symbols]
+    reference = sympy.lambdify(symbols, partials, "numpy")
+    x = np.random.default_rng(2).uniform(0.2, 2.0, (len(symbols), 50))
+    got = g.lambdify(stacked=True)(x)
+    want = np.stack([np.broadcast_to(v, x.shape[1:]) for v in reference(*x)])
+    assert got.shape == (len(symbols), 50)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_stacked_equals_the_per_variable_form_on_batches_of_any_shape_and_dtype():
+    g = sd.grad(rosenbrock, wrt=names(5))
+    rows, stacked = g.lambdify(), g.lambdify(stacked=True)
+    x = np.random.default_rng(3).uniform(-1, 1, (5, 3, 4))
+    np.testing.assert_array_equal(stacked(x), np.stack(rows(*x)))
+    assert stacked(x).shape == (5, 3, 4)
+    ints = np.arange(10).reshape(5, 2)
+    np.testing.assert_array_equal(stacked(ints), np.stack(rows(*ints)))
+    assert stacked(ints).dtype == np.float64
+    assert stacked(x.astype(np.float32)).dtype == np.float32
+    np.testing.assert_array_equal(stacked(x[:, 0, 0]), np.stack(rows(*x[:, 0, 0])))
+
+
+def test_a_large_batch_runs_in_chunks_with_the_same_numbers():
+    g = sd.grad(rosenbrock, wrt=names(30))
+    x = np.random.default_rng(4).uniform(-1, 1, (30, 70_001))
+    np.testing.assert_allclose(
+        g.lambdify(stacked=True)(x), rosenbrock_gradient(x), rtol=1e-12, atol=1e-9
+    )
+
+
+def test_the_stacked_source_reads_as_array_operations():
+    source = sd.grad(rosenbrock, wrt=names(8)).source(stacked=True)
+    assert "def gradient(X):" in source
+    assert "v1 = v0[0:7] ** 2  # 7 × " in source
+    assert source.count("\n") < 20
+
+
+def test_stacked_input_of_the_wrong_height_is_refused():
+    f = sd.grad("x*y").lambdify(stacked=True)
+    with pytest.raises(sd.SymdiffError, match="2 rows"):
+        f(np.ones((3, 4)))
+    with pytest.raises(sd.SymdiffError, match="2 rows"):
+        f(1.0)
+
+
+def test_the_math_backend_has_no_stacked_form():
+    with pytest.raises(sd.SymdiffError, match="stacked"):
+        sd.grad("x*y").lambdify("math", stacked=True)
+
+
+def test_dask_stays_lazy_in_the_stacked_form():
+    da = pytest.importorskip("dask.array")
+    g = sd.grad(rosenbrock, wrt=names(6))
+    x = np.random.default_rng(5).uniform(-1, 1, (6, 1000))
+    lazy = g.lambdify(stacked=True)(da.from_array(x, chunks=(6, 250)))
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(
+        lazy.compute(scheduler="synchronous"), rosenbrock_gradient(x), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_jax_stacked_equals_numpy_stacked():
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    jax.config.update("jax_enable_x64", True)
+    g = sd.grad(EXPRESSIONS[3] + " + " + EXPRESSIONS[4])
+    x = np.random.default_rng(6).uniform(-2, 2, (2, 64))
+    np.testing.assert_allclose(
+        np.asarray(g.lambdify("jax", stacked=True)(x)),
+        g.lambdify(stacked=True)(x),
+        rtol=1e-12,
+    )
