@@ -249,16 +249,22 @@ class Gradient(Mapping[str, sympy.Expr]):
         Generated from the gradient program (not from the flat formulas), so it costs a small
         multiple of the function itself whatever the size.
 
+        The function takes the graph's variables in the order of `graph.variables` (the
+        differentiation variables first, then any parameters) and returns one value per
+        partial, in the order of `variables`; integers compute in floating point.
+
         Args:
             backend: `"numpy"` (vectorised over arrays; dask arrays stay lazy), `"math"`
-                (plain floats), `"jax"` (jit-compiled; on a GPU where JAX has one) or
+                (plain floats), `"jax"` (jit-compiled; on a GPU where JAX has one; in JAX's
+                default precision, float32 unless `jax_enable_x64` is set) or
                 `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
                 CPU cores for large batches; compiling takes seconds for large programs;
                 `pip install 'symdiff[numba]'`).
-            stacked: take one array `X` of shape `(n, ...)`, one row per variable, and return
-                one array of shape `(partials, ...)`. For numpy and jax the program is then
-                rerolled (`symdiff.vectorise`): its repeated lines run as one array operation
-                each, which on a GPU is a few fused kernels however many variables there are.
+            stacked: take one array `X` of shape `(n, ...)`, one row per graph variable, and
+                return one array of shape `(partials, ...)`. For jax, and for numpy where it
+                halves the program, the program is then rerolled (`symdiff.vectorise`): its
+                repeated lines run as one array operation each, which on a GPU is a few fused
+                kernels however many variables there are. Otherwise it runs over the rows.
 
         Raises:
             SymdiffError: an unknown backend, or one whose package is not installed.

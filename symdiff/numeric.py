@@ -16,7 +16,8 @@ Example:
         w3 = x1 * x2  # w3 = w1·w2
         w4 = m.sin(x1)  # w4 = sin(w1)
         w5 = w3 + w4  # w5 = w3 + w4
-        return (m.broadcast(w5, x1, x2),)
+        _shape = m.shape(x1, x2)
+        return (m.broadcast(w5, _shape),)
 """
 
 from __future__ import annotations
@@ -70,18 +71,33 @@ class _NoBuffers:
         return None
 
 
-def _broadcast_numpy(value, *args):
-    """`value` with the common shape of the arguments (constant partials become arrays too)."""
-    shape = np.broadcast_shapes(*(np.shape(a) for a in args)) if args else ()
+def _common_shape(*args) -> tuple[int, ...]:
+    return np.broadcast_shapes(*(np.shape(a) for a in args)) if args else ()
+
+
+def _broadcast_to(value, shape: tuple[int, ...]):
+    """`value` with a shape (constant partials become arrays too)."""
     if np.shape(value) == shape:
         return value
     out = np.broadcast_to(value, shape)
     return out.copy() if isinstance(out, np.ndarray) else out  # numpy: writable; dask: lazy
 
 
+def _fresh(value, shape: tuple[int, ...]):
+    """`value` as a new floating-point array of a shape (lazily for dask)."""
+    out = np.broadcast_to(value, shape)
+    return out.astype(np.result_type(out.dtype, float), copy=True)
+
+
+def _broadcast_numpy(value, *args):
+    """`value` with the common shape of the arguments."""
+    return _broadcast_to(value, _common_shape(*args))
+
+
 def _as_float(x):
-    """The stacked input in floating point (integers compute in float64), lazily for dask."""
-    return x if x.dtype.kind in "fc" else x.astype(float)
+    """The stacked input in double precision, as the per-variable form computes (integers and
+    float32 in float64, complex64 in complex128), lazily for dask."""
+    return x.astype(np.result_type(x.dtype, float), copy=False)
 
 
 def _namespace(lib, special: dict) -> types.SimpleNamespace:
@@ -98,7 +114,7 @@ def _namespace(lib, special: dict) -> types.SimpleNamespace:
         "relu": lambda x: lib.maximum(x, 0.0),
     }  # fmt: skip
     # the stacked form's own: constant outputs, and joining the outputs' rows
-    names.update(full=lib.full, concatenate=lib.concatenate)
+    names.update(full=lib.full, concatenate=lib.concatenate, take=lib.take)
     names.update(special)
     # the operators as functions, so numpy can write them into buffers (`out=`)
     names.update(add=lib.add, sub=lib.subtract, mul=lib.multiply, div=lib.divide,
@@ -108,7 +124,13 @@ def _namespace(lib, special: dict) -> types.SimpleNamespace:
 
 def _math_namespace() -> types.SimpleNamespace:
     names = {name: getattr(NUMERIC, name) for name in PRIMITIVES if hasattr(NUMERIC, name)}
-    return types.SimpleNamespace(**names, pi=math.pi, broadcast=lambda value, *args: value)
+    return types.SimpleNamespace(
+        **names,
+        pi=math.pi,
+        shape=lambda *args: (),
+        broadcast=lambda value, shape: value,
+        fresh=lambda value, shape: float(value),
+    )
 
 
 # numba's namespace: the numpy namespace's semantics, one float at a time. Plain functions here,
@@ -216,8 +238,8 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
     if backend == "numpy":
         return _namespace(
             np,
-            {"erf": _numpy_erf(), "broadcast": _broadcast_numpy, "no_buffers": _NoBuffers(),
-             "as_float": _as_float},
+            {"erf": _numpy_erf(), "shape": _common_shape, "broadcast": _broadcast_to,
+             "fresh": _fresh, "no_buffers": _NoBuffers(), "as_float": _as_float},
         )  # fmt: skip
     if backend == "jax":
         try:
@@ -226,14 +248,21 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
         except ImportError:
             raise SymdiffError("the jax backend needs JAX: pip install 'symdiff[jax]'") from None
 
-        def broadcast(value, *args):
-            shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args)) if args else ()
-            return jnp.broadcast_to(value, shape)
+        def shape(*args):
+            return jnp.broadcast_shapes(*(jnp.shape(a) for a in args)) if args else ()
 
         def as_float(x):
             return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(float)
 
-        return _namespace(jnp, {"erf": erf, "broadcast": broadcast, "as_float": as_float})
+        def fresh(value, shape):
+            return jnp.broadcast_to(as_float(jnp.asarray(value)), shape)
+
+        def take(a, lanes, axis):
+            return jnp.take(a, jnp.asarray(lanes), axis=axis)
+
+        special = {"erf": erf, "shape": shape, "broadcast": jnp.broadcast_to, "fresh": fresh,
+                   "as_float": as_float, "take": take}  # fmt: skip
+        return _namespace(jnp, special)
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -310,15 +339,15 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     For numpy, math and jax the function takes the graph's variables in order and returns a
     tuple with one value per output, broadcast to the arguments' common shape. For numba it
     is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`).
-    `stacked` (numpy, jax): the rerolled program over one array of the stacked variables
-    (see `_stacked_source`).
+    `stacked` (jax; numpy where `_rerolling_pays`): the rerolled program over one array of
+    the stacked variables (see `_stacked_source`); otherwise the program run over its rows.
 
     Raises:
         SymdiffError: an unknown backend, or `stacked` for a backend without that form.
     """
     if backend not in BACKENDS:
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if stacked and backend in STACKED:
+    if stacked and backend in STACKED and (backend == "jax" or _rerolling_pays(graph)):
         return _stacked_source(graph, backend, name)
     if stacked and backend == "math":
         raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
@@ -334,10 +363,36 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
         expression = _numpy_expression(_buffer_slots(graph, graph.needed))
     lines = [header, _docstring(graph, backend)]
     lines += [f"    {line}" for line in _body(graph, names, expression)]
-    outs = [_literal(o) if isinstance(o, Const) else names.get(o, o) for o in graph.outputs]
-    returned = ", ".join(f"m.broadcast({o}, {params})" if params else o for o in outs)
+    outs = [
+        repr(float(o.value)) if isinstance(o, Const) else names.get(o, o) for o in graph.outputs
+    ]
+    if params and outs:  # the arguments' common shape once, not once per output: O(n), not n²
+        lines.append(f"    _shape = m.shape({params})")
+    # an output that is an argument or a constant gets an array of its own, in floating point
+    # (a computed one already is one): never a view of the caller's memory
+    borrowed = [isinstance(o, Const) or o in names for o in graph.outputs]
+    returned = ", ".join(
+        (f"m.fresh({o}, _shape)" if b else f"m.broadcast({o}, _shape)") if params else o
+        for o, b in zip(outs, borrowed, strict=True)
+    )
     lines.append(f"    return ({returned},)" if outs else "    return ()")
     return "\n".join(lines)
+
+
+def _pick_code(pick: Pick) -> str:
+    """A pick as code: a slice, or `m.take` for a gather (dask takes no tuple as an index)."""
+    if pick.index.startswith("[("):
+        return f"m.take({pick.source}, {list(pick.lanes)}, axis=0)"
+    return str(pick)
+
+
+def _rerolling_pays(graph: Graph) -> bool:
+    """Whether rerolling at least halves the number of lines. Below that numpy runs the
+    program line by line over the rows instead: its chunked workspace beats many small arrays
+    (the tanh layer at n = 10 ran 1.8 times slower rerolled, into 427 operations for 430 lines).
+    """
+    lines = sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
+    return 2 * len(reroll(graph).ops) <= lines
 
 
 def _stacked_source(graph: Graph, backend: str, name: str) -> str:
@@ -348,9 +403,9 @@ def _stacked_source(graph: Graph, backend: str, name: str) -> str:
 
     Example:
         >>> import symdiff as sd
-        >>> print(to_source(sd.trace("sin(x) + sin(y)"), "numpy", stacked=True))
+        >>> print(to_source(sd.trace("sin(x) + sin(y)"), "jax", stacked=True))
         def f(X):
-            \"\"\"sin(x) + sin(y) (generated by symdiff, backend numpy, stacked).\"\"\"
+            \"\"\"sin(x) + sin(y) (generated by symdiff, backend jax, stacked).\"\"\"
             v0 = m.as_float(X)
             v1 = m.sin(v0)  # 2 × w3 = sin(w1)
             v2 = v1[0:1] + v1[1:2]  # 1 × w5 = w3 + w4
@@ -360,16 +415,18 @@ def _stacked_source(graph: Graph, backend: str, name: str) -> str:
     notes = dict(graph.notes)
     lines = [f"def {name}(X):", _docstring(graph, f"{backend}, stacked"), "    v0 = m.as_float(X)"]
     for op in program.ops:
-        code = [_literal(a) if isinstance(a, Const) else str(a) for a in op.args]
+        code = [_literal(a) if isinstance(a, Const) else _pick_code(a) for a in op.args]
         note = notes.get(op.example.name, op.example)
         lines.append(f"    {op.name} = {_expression(op.example, code)}  # {op.size} × {note}")
     parts = [
-        f"m.full((1, *v0.shape[1:]), {_literal(p)}, v0.dtype)" if isinstance(p, Const) else str(p)
+        f"m.full((1, *v0.shape[1:]), {_literal(p)}, v0.dtype)"
+        if isinstance(p, Const)
+        else _pick_code(p)
         for p in program.outputs
     ]
-    (only,) = program.outputs if len(program.outputs) == 1 else (None,)
-    if isinstance(only, Pick) and only.source != "v0":  # never hand back a view of the input
-        lines.append(f"    return {parts[0]}")
+    first = program.outputs[0] if program.outputs else None
+    if len(parts) == 1 and isinstance(first, Pick) and first.source != "v0":
+        lines.append(f"    return {parts[0]}")  # (a pick of v0 would be a view of the input)
     else:
         lines.append(f"    return m.concatenate([{', '.join(parts) or 'v0[0:0]'}])")
     return "\n".join(lines)
@@ -515,12 +572,10 @@ def compile_graph(
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
-        import jax
-
-        function = jax.jit(function)
+        function = _jax_function(function, len(graph.variables))
     elif backend == "numpy":
         slots = _buffer_slots(graph, graph.needed)
-        function = _in_chunks(function, max(slots.values(), default=-1) + 1)
+        function = _in_chunks(function, max(slots.values(), default=-1) + 1, len(graph.variables))
     function.__source__ = source
     return function
 
@@ -529,7 +584,77 @@ def compile_graph(
 CHUNK = 8192
 
 
-def _in_chunks(function: Callable[..., tuple], rows: int) -> Callable[..., tuple]:
+def _jax_function(function: Callable, inputs: int) -> Callable:
+    """A generated function jitted, its arguments checked and made floating point first.
+
+    Integers and booleans become floats on the host, before JAX would wrap an int64 into an
+    int32 or compute a partial in integers. JAX computes in its default precision: float32
+    unless `jax.config.update("jax_enable_x64", True)`.
+    """
+    import jax
+
+    jitted = jax.jit(function)
+
+    def argument(value: object) -> object:
+        if isinstance(value, jax.Array):
+            return value if jax.numpy.issubdtype(value.dtype, jax.numpy.inexact) else value * 1.0
+        if _other_library(value):  # np.asarray would compute a dask array in memory
+            raise SymdiffError(
+                f"the jax backend takes numpy or JAX arrays, not {type(value).__name__}; "
+                "use the numpy backend for dask"
+            )
+        array = _number_array(value, "jax", "biufc")
+        return array if array.dtype.kind in "fc" else array.astype(np.float64)
+
+    def run(*args: object) -> object:
+        _check_count(args, inputs)
+        args = tuple(argument(a) for a in args)
+        _common_shape_or_error(args)
+        return jitted(*args)
+
+    return run
+
+
+def _common_shape_or_error(args: tuple) -> tuple[int, ...]:
+    try:
+        return _common_shape(*args)
+    except ValueError:
+        shapes = ", ".join(str(np.shape(a)) for a in args)
+        raise SymdiffError(f"the arguments' shapes do not broadcast together: {shapes}") from None
+
+
+def _check_count(args: tuple, inputs: int) -> None:
+    if len(args) != inputs:
+        raise TypeError(f"the function takes {inputs} arguments, not {len(args)}")
+
+
+def _other_library(value: object) -> bool:
+    """An array of another library that numpy dispatches to (dask), to be passed on whole."""
+    return hasattr(value, "__array_function__") and not isinstance(value, np.ndarray)
+
+
+def _number_array(value: object, backend: str, kinds: str) -> np.ndarray:
+    """An argument as a numpy array of numbers (of dtype kinds `kinds`).
+
+    Raises:
+        SymdiffError: not numbers (strings, None, ragged lists), or complex where `kinds` has no
+            "c" (the imaginary part would be dropped).
+    """
+    try:
+        array = np.asarray(value)
+    except ValueError as err:  # a ragged list
+        raise SymdiffError(f"the {backend} backend takes arrays of numbers: {err}") from None
+    if array.dtype.kind == "c" and "c" not in kinds:
+        raise SymdiffError(
+            f"the {backend} backend computes with real numbers and would drop the imaginary "
+            "part of complex input; pass real arrays, or use the numpy backend"
+        )
+    if array.dtype.kind not in kinds:
+        raise SymdiffError(f"the {backend} backend takes numbers, not arrays of {array.dtype}")
+    return array
+
+
+def _in_chunks(function: Callable[..., tuple], rows: int, inputs: int) -> Callable[..., tuple]:
     """Run a generated numpy function over large batches a chunk at a time, in a workspace.
 
     A straight-line program makes one temporary per line; over 100,000 points each is 800 kB,
@@ -547,10 +672,13 @@ def _in_chunks(function: Callable[..., tuple], rows: int) -> Callable[..., tuple
         return cached
 
     def run(*args):
-        if not all(isinstance(a, np.ndarray | numbers.Number | np.generic) for a in args):
-            return function(*args)
-        dtype = np.result_type(*args, float)  # integers compute in floating point
-        arrays = np.broadcast_arrays(*(np.asarray(a, dtype=dtype) for a in args)) if args else []
+        _check_count(args, inputs)
+        if any(_other_library(a) for a in args):
+            return function(*args)  # dask and other array libraries: whole, lazily
+        arrays = [_number_array(a, "numpy", "biufc") for a in args]
+        dtype = np.result_type(*arrays, float)  # integers compute in floating point
+        _common_shape_or_error(arrays)
+        arrays = np.broadcast_arrays(*(a.astype(dtype, copy=False) for a in arrays))
         shape = arrays[0].shape if arrays else ()
         size = math.prod(shape)
         if size <= CHUNK:
@@ -577,44 +705,42 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     the fused loop over the rows."""
     inputs, outputs = len(graph.variables), len(graph.outputs)
 
-    def check(x: object) -> None:
-        shape = np.shape(x)
-        if not shape or shape[0] != inputs:
+    def checked(x: object) -> object:
+        """The stacked input as an array (lists become numpy arrays), of the right height."""
+        x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
+        if not x.shape or x.shape[0] != inputs:
             names = ", ".join(graph.variables)
             raise SymdiffError(
                 f"the stacked form takes one row per variable ({inputs} rows: {names}), "
-                f"an array of shape ({inputs}, ...), not one of shape {shape}"
+                f"an array of shape ({inputs}, ...), not one of shape {x.shape}"
             )
+        return x
 
-    if backend == "numba":
-        rows = _numba_function(graph)
+    if backend == "numba" or (backend == "numpy" and not _rerolling_pays(graph)):
+        rows = compile_graph(graph, backend)  # the program line by line, over the rows
 
-        def fused(x: object) -> np.ndarray:
-            check(x)
-            return np.stack(rows(*x)) if outputs else np.empty((0, *np.shape(x)[1:]))
+        def by_rows(x: object) -> np.ndarray:
+            x = checked(x)
+            return np.stack(rows(*x)) if outputs else np.empty((0, *x.shape[1:]))
 
-        fused.__source__ = rows.__source__
-        return fused
+        by_rows.__source__ = rows.__source__
+        return by_rows
     if backend not in STACKED:
         to_source(graph, backend, stacked=True)  # raises, saying why
     source = to_source(graph, backend, stacked=True)
     function = _load(source, backend)
     if backend == "jax":
-        import jax
-
-        jitted = jax.jit(function)
+        jitted = _jax_function(function, 1)
 
         def run(x: object) -> object:
-            check(x)
-            return jitted(x)
+            return jitted(checked(x))
 
     else:
         # a chunk of points at a time, so that the widest array (lanes x chunk) stays in cache
-        chunk = max(256, CHUNK * 8 // reroll(graph).widest)
+        chunk = max(256, CHUNK * 8 // max(1, reroll(graph).widest))
 
         def run(x: object) -> object:
-            x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
-            check(x)
+            x = checked(x)
             if not isinstance(x, np.ndarray):
                 return function(x)  # dask and other array libraries: whole, lazily
             batch = x.shape[1:]
@@ -708,17 +834,7 @@ def _real_array(value: object) -> np.ndarray:
             f"the numba backend takes numpy arrays and numbers, not {type(value).__name__}; "
             "use the numpy backend (lambdify('numpy')) for dask and other array types"
         )
-    array = np.asarray(value)
-    if array.dtype.kind == "c":
-        raise SymdiffError(
-            "the numba backend computes with real numbers and would drop the imaginary part of "
-            "complex input; pass real arrays, or use the numpy backend"
-        )
-    if array.dtype.kind not in "biuf":
-        raise SymdiffError(
-            f"the numba backend takes numbers, not arrays of {array.dtype}; pass real arrays"
-        )
-    return array
+    return _number_array(value, "numba", "biuf")
 
 
 @functools.cache
@@ -776,7 +892,7 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         if len(args) != inputs:
             raise TypeError(f"the function takes {inputs} arguments, not {len(args)}")
         arrays = [_real_array(a) for a in args]
-        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        shape = _common_shape_or_error(arrays)
         size = math.prod(shape)
         flat = [
             np.require(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from .graph import Const, Graph, Node, arg_text
+from .primitives import PRIMITIVES
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ class Lanes:
     example: Node
 
     def __str__(self) -> str:
-        from .primitives import PRIMITIVES
-
         formula = PRIMITIVES[self.op].text.format(*map(arg_text, self.args))
         return f"{self.name} = {formula}  # {self.size} × {self.example}"
 

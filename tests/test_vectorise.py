@@ -5,6 +5,7 @@ import pytest
 import sympy
 
 import symdiff as sd
+from symdiff import numeric
 from symdiff.vectorise import Pick, reroll
 
 
@@ -86,10 +87,11 @@ def test_stacked_numpy_equals_sympy_diff(text):
     partials = [sympy.diff(expr, s).replace(sympy.DiracDelta, lambda *a: 0) for s in symbols]
     reference = sympy.lambdify(symbols, partials, "numpy")
     x = np.random.default_rng(2).uniform(0.2, 2.0, (len(symbols), 50))
-    got = g.lambdify(stacked=True)(x)
     want = np.stack([np.broadcast_to(v, x.shape[1:]) for v in reference(*x)])
-    assert got.shape == (len(symbols), 50)
-    np.testing.assert_allclose(got, want, rtol=1e-12)
+    rerolled = numeric._load(numeric._stacked_source(g._adjoint, "numpy", "f"), "numpy")
+    for got in (g.lambdify(stacked=True)(x), rerolled(x)):  # small programs run by rows
+        assert got.shape == (len(symbols), 50)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_stacked_equals_the_per_variable_form_on_batches_of_any_shape_and_dtype():
@@ -101,7 +103,7 @@ def test_stacked_equals_the_per_variable_form_on_batches_of_any_shape_and_dtype(
     ints = np.arange(10).reshape(5, 2)
     np.testing.assert_array_equal(stacked(ints), np.stack(rows(*ints)))
     assert stacked(ints).dtype == np.float64
-    assert stacked(x.astype(np.float32)).dtype == np.float32
+    assert stacked(x.astype(np.float32)).dtype == rows(*x.astype(np.float32))[0].dtype == np.float64
     np.testing.assert_array_equal(stacked(x[:, 0, 0]), np.stack(rows(*x[:, 0, 0])))
 
 
@@ -149,8 +151,54 @@ def test_jax_stacked_equals_numpy_stacked():
     jax.config.update("jax_enable_x64", True)
     g = sd.grad(EXPRESSIONS[3] + " + " + EXPRESSIONS[4])
     x = np.random.default_rng(6).uniform(-2, 2, (2, 64))
-    np.testing.assert_allclose(
-        np.asarray(g.lambdify("jax", stacked=True)(x)),
-        g.lambdify(stacked=True)(x),
-        rtol=1e-12,
-    )
+    jitted = g.lambdify("jax", stacked=True)
+    np.testing.assert_allclose(np.asarray(jitted(x)), g.lambdify(stacked=True)(x), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(jitted(x[:, :2].tolist())), jitted(x)[:, :2], rtol=1e-14)
+
+
+def test_lists_and_gradients_without_partials_work_stacked():
+    f = sd.grad("x*y").lambdify(stacked=True)
+    assert f([[2.0, 1.0], [3.0, 5.0]]).tolist() == [[3.0, 5.0], [2.0, 1.0]]
+    nothing = sd.grad("3", wrt=[]).lambdify(stacked=True)
+    assert nothing(np.zeros((0, 4))).shape == (0, 4)
+
+
+def test_numba_stacked_runs_the_fused_loop_over_the_rows():
+    pytest.importorskip("numba", reason="the numba backend is optional: symdiff[numba]")
+    g = sd.grad(rosenbrock, wrt=names(6))
+    x = np.random.default_rng(7).uniform(-1, 1, (6, 100))
+    got = g.lambdify("numba", stacked=True)(x)
+    np.testing.assert_allclose(got, rosenbrock_gradient(x), rtol=1e-12, atol=1e-12)
+    assert "for _k in range(_n):" in g.source("numba", stacked=True)
+    with pytest.raises(sd.SymdiffError, match="6 rows"):
+        g.lambdify("numba", stacked=True)(x[:5])
+
+
+def test_numpy_runs_by_rows_where_rerolling_does_not_halve_the_program():
+    def chain(*x):
+        z = x[0]
+        for xi in x:
+            z = sd.sin(z) * xi + sd.cos(z)
+        return z
+
+    assert "def gradient(X):" not in sd.grad(chain, wrt=names(5)).source(stacked=True)
+    assert "def gradient(X):" in sd.grad(rosenbrock, wrt=names(5)).source(stacked=True)
+    assert "def gradient(X):" in sd.grad(chain, wrt=names(5)).source("jax", stacked=True)
+
+
+def test_gathers_work_on_dask_too():
+    da = pytest.importorskip("dask.array")
+
+    def scrambled(*x):  # each term pairs x[i] with x[3i mod n]: the lanes must be gathered
+        n = len(x)
+        return sum(
+            sd.sin(x[i] * x[(3 * i) % n]) + sd.exp(-(x[(5 * i + 1) % n] ** 2)) for i in range(n)
+        )
+
+    g = sd.grad(scrambled, wrt=names(7))
+    assert "m.take(" in g.source(stacked=True)
+    x = np.random.default_rng(8).uniform(-1, 1, (7, 20))
+    want = np.stack(g.lambdify()(*x))
+    np.testing.assert_allclose(g.lambdify(stacked=True)(x), want, rtol=1e-13)
+    lazy = g.lambdify(stacked=True)(da.from_array(x, chunks=(7, 5)))
+    np.testing.assert_allclose(lazy.compute(scheduler="synchronous"), want, rtol=1e-13)
