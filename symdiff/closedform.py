@@ -76,16 +76,24 @@ def _simplify_before(formula: sympy.Expr, deadline: float) -> sympy.Expr:
     if not hasattr(signal, "setitimer"):  # no interval timers (Windows): nothing bounds it
         return formula
 
+    running = [True]
+
     def out_of_time(signum, frame):
-        raise _OutOfTime
+        if running[0]:  # not once simplify has returned: a late tick must not escape
+            raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, remaining)
+    # and again every 0.1 s: an exception raised while Python runs a gc callback is swallowed
+    # (seen in CI under load), and the next tick must still stop simplify
+    signal.setitimer(signal.ITIMER_REAL, remaining, 0.1)
     try:
-        return sympy.simplify(formula)
+        simplified = sympy.simplify(formula)
+        running[0] = False
+        return simplified
     except _OutOfTime:
         return formula
     finally:
+        running[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

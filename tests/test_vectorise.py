@@ -13,6 +13,14 @@ def rosenbrock(*x):
     return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1))
 
 
+def chain(*x):
+    """z = sin(z)·x_i + cos(z): every line depends on the one before, nothing repeats."""
+    z = x[0]
+    for xi in x:
+        z = sd.sin(z) * xi + sd.cos(z)
+    return z
+
+
 def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
     """The textbook gradient, written out by hand (rows: variables)."""
     g = np.zeros_like(x)
@@ -34,12 +42,6 @@ def test_rosenbrock_rerolls_into_the_same_few_array_operations_at_any_size():
 
 
 def test_a_chain_has_nothing_to_reroll_and_stays_one_lane_per_line():
-    def chain(*x):
-        z = x[0]
-        for xi in x:
-            z = sd.sin(z) * xi + sd.cos(z)
-        return z
-
     program = reroll(sd.grad(chain, wrt=names(6))._adjoint)
     assert program.widest == 6 and all(op.size == 1 for op in program.ops)
 
@@ -175,12 +177,6 @@ def test_numba_stacked_runs_the_fused_loop_over_the_rows():
 
 
 def test_numpy_runs_by_rows_where_rerolling_does_not_halve_the_program():
-    def chain(*x):
-        z = x[0]
-        for xi in x:
-            z = sd.sin(z) * xi + sd.cos(z)
-        return z
-
     assert "def gradient(X):" not in sd.grad(chain, wrt=names(5)).source(stacked=True)
     assert "def gradient(X):" in sd.grad(rosenbrock, wrt=names(5)).source(stacked=True)
     assert "def gradient(X):" in sd.grad(chain, wrt=names(5)).source("jax", stacked=True)
