@@ -126,10 +126,10 @@ def reroll(graph: Graph) -> Rerolled:
     lane: dict[str, int] = {}
     members: list[list[Node]] = [[]]
     keys: dict[tuple, int] = {}
-    for node in graph.nodes:
-        if node.is_input:
-            kind[node.name], lane[node.name] = 0, len(members[0])
-            members[0].append(node)
+    for v in graph.variables:  # the rows of the stacked input, in the variables' order
+        node = graph.node(graph.input_of[v])
+        kind[node.name], lane[node.name] = 0, len(members[0])
+        members[0].append(node)
     for node in graph.nodes:
         if node.is_input or node.name not in used:
             continue
