@@ -244,9 +244,10 @@ class Gradient(Mapping[str, sympy.Expr]):
         return program(adjoint_program(self.graph, self.seed))
 
     def source(self, backend: str = "numpy", stacked: bool = False) -> str:
-        """The Python source `lambdify(backend, stacked)` compiles: one line per step (with
-        `stacked`, per array operation), each noting the Wengert line or the reverse step it
-        computes."""
+        """The Python source `lambdify(backend, stacked)` compiles: one line per step, each
+        noting the Wengert line or the reverse step it computes. With `stacked`, one line per
+        array operation of the rerolled program (jax; numpy where rerolling halves the
+        program), else the program that runs over the stacked rows."""
         return to_source(self._adjoint, backend, "gradient", stacked)
 
     def lambdify(

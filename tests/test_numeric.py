@@ -119,6 +119,10 @@ BACKEND_CASES = [
 ]
 
 
+def numba_or_skip():
+    return pytest.importorskip("numba", reason="the numba backend is optional: symdiff[numba]")
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("text", BACKEND_CASES)
 def test_array_backends_agree_with_math_backend(text, backend):
@@ -189,10 +193,6 @@ def test_source_says_which_primal_step_each_line_differentiates():
 
 # The numba backend: the same program, compiled into one loop over the points. numba is in the
 # dev extra, so these run in CI; only small graphs are compiled (a large one takes seconds).
-
-
-def numba_or_skip():
-    return pytest.importorskip("numba", reason="the numba backend is optional: symdiff[numba]")
 
 
 def primitive_texts():
