@@ -38,7 +38,7 @@ import sympy
 from .errors import SymdiffError
 from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
-from .vectorise import Pick, reroll
+from .vectorise import Linear, Mixed, Pick, Rerolled, reroll
 
 BACKENDS = ("numpy", "math", "jax", "numba")
 #: the backends whose stacked form is the rerolled program (`symdiff.vectorise`)
@@ -98,6 +98,17 @@ def _as_float(x):
     """The stacked input in double precision, as the per-variable form computes (integers and
     float32 in float64, complex64 in complex128), lazily for dask."""
     return x.astype(np.result_type(x.dtype, float), copy=False)
+
+
+def _column(values: np.ndarray, like) -> np.ndarray:
+    """A coefficient per lane, shaped to multiply an array of lanes like `like` (lanes, ...)."""
+    return values.astype(like.dtype, copy=False).reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def _combine(matrix: np.ndarray, rows):
+    """A matrix (lanes x rows) times rows of shape (rows, ...): shape (lanes, ...), in the
+    rows' precision (dask dispatches `tensordot` lazily)."""
+    return np.tensordot(matrix.astype(rows.dtype, copy=False), rows, axes=1)
 
 
 def _namespace(lib, special: dict) -> types.SimpleNamespace:
@@ -239,7 +250,8 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
         return _namespace(
             np,
             {"erf": _numpy_erf(), "shape": _common_shape, "broadcast": _broadcast_to,
-             "fresh": _fresh, "no_buffers": _NoBuffers(), "as_float": _as_float},
+             "fresh": _fresh, "no_buffers": _NoBuffers(), "as_float": _as_float,
+             "constant": np.array, "column": _column, "combine": _combine},
         )  # fmt: skip
     if backend == "jax":
         try:
@@ -260,8 +272,15 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
         def take(a, lanes, axis):
             return jnp.take(a, jnp.asarray(lanes), axis=axis)
 
+        def column(values, like):
+            return jnp.asarray(values, like.dtype).reshape((-1,) + (1,) * (like.ndim - 1))
+
+        def combine(matrix, rows):
+            return jnp.tensordot(jnp.asarray(matrix, rows.dtype), rows, axes=1)
+
         special = {"erf": erf, "shape": shape, "broadcast": jnp.broadcast_to, "fresh": fresh,
-                   "as_float": as_float, "take": take}  # fmt: skip
+                   "as_float": as_float, "take": take, "constant": np.array, "column": column,
+                   "combine": combine}  # fmt: skip
         return _namespace(jnp, special)
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -347,8 +366,10 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     """
     if backend not in BACKENDS:
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if stacked and backend in STACKED and (backend == "jax" or _rerolling_pays(graph)):
-        return _stacked_source(graph, backend, name)
+    if stacked and backend in STACKED:
+        program = reroll(graph)
+        if backend == "jax" or _rerolling_pays(graph, program):
+            return _stacked_source(graph, backend, name, program)
     if stacked and backend == "math":
         raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
     if backend == "numba":
@@ -386,16 +407,16 @@ def _pick_code(pick: Pick) -> str:
     return str(pick)
 
 
-def _rerolling_pays(graph: Graph) -> bool:
+def _rerolling_pays(graph: Graph, program: Rerolled) -> bool:
     """Whether rerolling at least halves the number of lines. Below that numpy runs the
-    program line by line over the rows instead: its chunked workspace beats many small arrays
-    (the tanh layer at n = 10 ran 1.8 times slower rerolled, into 427 operations for 430 lines).
+    program line by line instead: its chunked workspace beats many small arrays (a chain of
+    `sin` and `cos`, which does not reroll, ran 1.8 times slower rerolled).
     """
     lines = sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
-    return 2 * len(reroll(graph).ops) <= lines
+    return 2 * len(program.ops) <= lines
 
 
-def _stacked_source(graph: Graph, backend: str, name: str) -> str:
+def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | None = None) -> str:
     """The rerolled program (`symdiff.vectorise`) as a function of the stacked variables.
 
     The function takes one array whose rows are the graph's variables, shape `(n, ...)`, and
@@ -411,13 +432,18 @@ def _stacked_source(graph: Graph, backend: str, name: str) -> str:
             v2 = v1[0:1] + v1[1:2]  # 1 × w5 = w3 + w4
             return v2
     """
-    program = reroll(graph)
+    program = program or reroll(graph)
     notes = dict(graph.notes)
     lines = [f"def {name}(X):", _docstring(graph, f"{backend}, stacked"), "    v0 = m.as_float(X)"]
+    constants: list[str] = []
     for op in program.ops:
-        code = [_literal(a) if isinstance(a, Const) else _pick_code(a) for a in op.args]
+        if isinstance(op, Linear):
+            formula = _linear_code(op, constants)
+        else:
+            code = [_literal(a) if isinstance(a, Const) else _pick_code(a) for a in op.args]
+            formula = _expression(op.example, code)
         note = notes.get(op.example.name, op.example)
-        lines.append(f"    {op.name} = {_expression(op.example, code)}  # {op.size} × {note}")
+        lines.append(f"    {op.name} = {formula}  # {op.size} × {note}")
     parts = [
         f"m.full((1, *v0.shape[1:]), {_literal(p)}, v0.dtype)"
         if isinstance(p, Const)
@@ -429,7 +455,42 @@ def _stacked_source(graph: Graph, backend: str, name: str) -> str:
         lines.append(f"    return {parts[0]}")  # (a pick of v0 would be a view of the input)
     else:
         lines.append(f"    return m.concatenate([{', '.join(parts) or 'v0[0:0]'}])")
+    if constants:
+        lines += ["", "", "# the coefficients of the linear combinations", *constants]
     return "\n".join(lines)
+
+
+def _linear_code(op: Linear, constants: list[str]) -> str:
+    """A linear combination as code, appending the coefficient arrays it names to `constants`:
+    `c·v2[0:9]` for one coefficient, `m.column(C4_1, v0)·v2` for one per lane, `m.combine(W4_0,
+    v2)` (a matrix product over the rows) for a matrix."""
+
+    def constant(label: str, values: object) -> str:
+        constants.append(f"{label} = m.constant({values!r})")
+        return label
+
+    parts = []
+    if len(op.bias) == 1:
+        parts.append(f" + {op.bias[0]!r}")
+    elif op.bias:
+        parts.append(f" + m.column({constant(f'B{op.name[1:]}', list(op.bias))}, v0)")
+    for j, term in enumerate(op.terms):
+        pick = _pick_code(term.pick)
+        label = f"{op.name[1:]}_{j}"
+        if isinstance(term, Mixed):
+            matrix = [list(row) for row in term.matrix]
+            parts.append(f" + m.combine({constant('W' + label, matrix)}, {pick})")
+        elif len(term.scale) > 1:
+            parts.append(f" + m.column({constant('C' + label, list(term.scale))}, v0) * {pick}")
+        elif term.scale[0] in (1.0, -1.0):
+            parts.append(f" {'+' if term.scale[0] > 0 else '-'} {pick}")
+        else:
+            factor = term.scale[0]
+            parts.append(f" {'+' if factor > 0 else '-'} {abs(factor)!r} * {pick}")
+    code = "".join(parts)
+    if len(parts) == 1 and code.startswith(" + ") and "m.combine" not in code and "*" not in code:
+        return "+" + code[3:]  # unary plus: a fresh array, never a view of an earlier one
+    return code[3:] if code.startswith(" + ") else "-" + code[3:]
 
 
 def _numba_literal(node: Node, position: int) -> str:
@@ -550,8 +611,10 @@ def compile_graph(
     With `stacked`, the function takes one array `X` whose rows are the graph's variables,
     shape `(n, ...)`, and returns one array whose rows are the outputs, shape `(outputs, ...)`.
     For numpy and jax it runs the rerolled program (`symdiff.vectorise`): repeated lines become
-    one array operation each, so jax compiles a program of any repetitive size into a few fused
-    kernels, and numpy makes a few large calls rather than one per line.
+    one array operation each and weighted sums matrix products, so jax compiles a program of
+    any repetitive size into a few fused kernels, and numpy makes a few large calls rather than
+    one per line (numpy only where that halves the program). The per-variable numpy function
+    stacks its arguments and runs the rerolled program too, where it halves the program.
 
     Raises:
         SymdiffError: an unknown backend, or one whose package is not installed.
@@ -574,8 +637,11 @@ def compile_graph(
     if backend == "jax":
         function = _jax_function(function, len(graph.variables))
     elif backend == "numpy":
+        program = reroll(graph)
+        rerolled = _numpy_rerolled(graph, program) if _rerolling_pays(graph, program) else None
         slots = _buffer_slots(graph, graph.needed)
-        function = _in_chunks(function, max(slots.values(), default=-1) + 1, len(graph.variables))
+        width = max(slots.values(), default=-1) + 1
+        function = _in_chunks(function, width, len(graph.variables), rerolled)
     function.__source__ = source
     return function
 
@@ -654,8 +720,17 @@ def _number_array(value: object, backend: str, kinds: str) -> np.ndarray:
     return array
 
 
-def _in_chunks(function: Callable[..., tuple], rows: int, inputs: int) -> Callable[..., tuple]:
+def _in_chunks(
+    function: Callable[..., tuple],
+    rows: int,
+    inputs: int,
+    rerolled: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Callable[..., tuple]:
     """Run a generated numpy function over large batches a chunk at a time, in a workspace.
+
+    With `rerolled` (the rerolled program, where rerolling at least halves the program), the
+    arguments are stacked and run through it instead: a few large operations beat one call per
+    line, and numpy and dask (stacked lazily) compute the same program.
 
     A straight-line program makes one temporary per line; over 100,000 points each is 800 kB,
     and allocating it costs page faults and cache misses on every line. Instead the batch runs
@@ -674,11 +749,18 @@ def _in_chunks(function: Callable[..., tuple], rows: int, inputs: int) -> Callab
     def run(*args):
         _check_count(args, inputs)
         if any(_other_library(a) for a in args):
-            return function(*args)  # dask and other array libraries: whole, lazily
+            if rerolled is None or not args:
+                return function(*args)  # dask and other array libraries: whole, lazily
+            stacked = np.stack(np.broadcast_arrays(*args))  # lazily, one chunk of rows deep
+            return tuple(
+                rerolled(stacked.rechunk({0: -1}) if hasattr(stacked, "rechunk") else stacked)
+            )
         arrays = [_number_array(a, "numpy", "biufc") for a in args]
         dtype = np.result_type(*arrays, float)  # integers compute in floating point
         _common_shape_or_error(arrays)
         arrays = np.broadcast_arrays(*(a.astype(dtype, copy=False) for a in arrays))
+        if rerolled is not None and arrays:
+            return tuple(rerolled(np.stack(arrays)))
         shape = arrays[0].shape if arrays else ()
         size = math.prod(shape)
         if size <= CHUNK:
@@ -699,6 +781,41 @@ def _in_chunks(function: Callable[..., tuple], rows: int, inputs: int) -> Callab
     return run
 
 
+def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], object]:
+    """The rerolled program for numpy, run a chunk of points at a time: (n, ...) -> (outputs, ...).
+
+    Chunks keep the widest array (lanes x chunk) in cache; with matrix products, chunks of at
+    least `CHUNK` points, where BLAS does better. Arrays of other libraries (dask) run whole,
+    lazily.
+    """
+    source = _stacked_source(graph, "numpy", "f", program)
+    function = _load(source, "numpy")
+    outputs = len(graph.outputs)
+    mixed = any(
+        isinstance(term, Mixed) for op in program.ops if isinstance(op, Linear) for term in op.terms
+    )
+    chunk = max(CHUNK if mixed else 256, CHUNK * 8 // max(1, program.widest))
+
+    def run(x: object) -> object:
+        if not isinstance(x, np.ndarray):
+            return function(x)
+        batch = x.shape[1:]
+        size = math.prod(batch)
+        if size <= chunk:
+            return function(x)
+        flat = x.reshape(x.shape[0], size)
+        out = None
+        for start in range(0, size, chunk):
+            part = function(flat[:, start : start + chunk])
+            if out is None:
+                out = np.empty((outputs, size), dtype=part.dtype)
+            out[:, start : start + chunk] = part
+        return out.reshape((outputs, *batch))
+
+    run.__source__ = source
+    return run
+
+
 def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     """`compile_graph(graph, backend, stacked=True)`: checks the stacked input's height, then
     runs the rerolled program (numpy: a chunk of points at a time; jax: jitted), or for numba
@@ -716,7 +833,10 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
             )
         return x
 
-    if backend == "numba" or (backend == "numpy" and not _rerolling_pays(graph)):
+    if backend not in BACKENDS or backend == "math":
+        to_source(graph, backend, stacked=True)  # raises, saying why
+    program = reroll(graph) if backend in STACKED else None
+    if backend == "numba" or (backend == "numpy" and not _rerolling_pays(graph, program)):
         rows = compile_graph(graph, backend)  # the program line by line, over the rows
 
         def by_rows(x: object) -> np.ndarray:
@@ -725,36 +845,19 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         by_rows.__source__ = rows.__source__
         return by_rows
-    if backend not in STACKED:
-        to_source(graph, backend, stacked=True)  # raises, saying why
-    source = to_source(graph, backend, stacked=True)
-    function = _load(source, backend)
     if backend == "jax":
-        jitted = _jax_function(function, 1)
+        source = _stacked_source(graph, backend, "f", program)
+        jitted = _jax_function(_load(source, backend), 1)
 
         def run(x: object) -> object:
             return jitted(checked(x))
 
     else:
-        # a chunk of points at a time, so that the widest array (lanes x chunk) stays in cache
-        chunk = max(256, CHUNK * 8 // max(1, reroll(graph).widest))
+        rerolled = _numpy_rerolled(graph, program)
+        source = rerolled.__source__
 
         def run(x: object) -> object:
-            x = checked(x)
-            if not isinstance(x, np.ndarray):
-                return function(x)  # dask and other array libraries: whole, lazily
-            batch = x.shape[1:]
-            size = math.prod(batch)
-            if size <= chunk:
-                return function(x)
-            flat = x.reshape(inputs, size)
-            out = None
-            for start in range(0, size, chunk):
-                part = function(flat[:, start : start + chunk])
-                if out is None:
-                    out = np.empty((outputs, size), dtype=part.dtype)
-                out[:, start : start + chunk] = part
-            return out.reshape((outputs, *batch))
+            return rerolled(checked(x))
 
     run.__doc__ = f"{graph.source} (generated by symdiff, backend {backend}, stacked)."
     run.__source__ = source

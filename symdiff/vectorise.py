@@ -18,6 +18,18 @@ Two lines are the same kind when they apply the same primitive to the same const
 arguments of the same kinds, so kinds are found in one pass in evaluation order, and every kind's
 arguments are complete before it is computed.
 
+Sums and scalings are rerolled as one linear combination each. A chain of `+`, `-`, negations
+and multiplications or divisions by constants, such as a layer's pre-activation
+`b + a1·x1 + ... + an·xn` or an adjoint gathering `x̄ = Σ w̄j·aj`, is one line: the weighted sum
+of the values it combines (its leaves). Lines of the same shape (leaves of the same kinds) are
+computed together, with their own coefficients per lane; where every lane combines the same
+leaves, as a dense layer does, the coefficients form a matrix and the line is one matrix product:
+
+    v1 = [0.164, -0.681, 0.033, …] + W·v0  # 10 × w9 = w7 + w8
+
+Leaves keep the coefficients the user wrote, zeros included, so an infinite or NaN input gives
+what the line-by-line program gives.
+
 Example:
     >>> import symdiff as sd
     >>> print(reroll(sd.trace("sin(x) + sin(y)")))
@@ -28,10 +40,11 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .graph import Const, Graph, Node, arg_text
+from .graph import Arg, Const, Graph, Node, arg_text
 from .primitives import PRIMITIVES
 
 
@@ -91,19 +104,92 @@ class Lanes:
         return f"{self.name} = {formula}  # {self.size} × {self.example}"
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _numbers(values: tuple[float, ...]) -> str:
+    """A coefficient per lane, for reading: one number when they are all the same."""
+    if len(values) == 1:
+        return _number(values[0])
+    shown = ", ".join(map(_number, values[:3]))
+    return f"[{shown}{', …' if len(values) > 3 else ''}]"
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """A term of a linear combination: each lane's coefficient times its picked row.
+
+    Attributes:
+        pick: one row per lane.
+        scale: a coefficient per lane, or one for all lanes.
+    """
+
+    pick: Pick
+    scale: tuple[float, ...]
+
+    def __str__(self) -> str:
+        if self.scale in ((1.0,), (-1.0,)):
+            return f"{'-' if self.scale[0] < 0 else ''}{self.pick}"
+        return f"{_numbers(self.scale)}·{self.pick}"
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """A term of a linear combination: a matrix (lanes × picked rows) times the picked rows.
+
+    Attributes:
+        pick: the rows every lane combines.
+        matrix: one row of coefficients per lane.
+    """
+
+    pick: Pick
+    matrix: tuple[tuple[float, ...], ...]
+
+    def __str__(self) -> str:
+        return f"W·{self.pick}"
+
+
+@dataclass(frozen=True)
+class Linear:
+    """One array operation: a linear combination of earlier rows, lane by lane.
+
+    Attributes:
+        name: the array computed (`"v4"`).
+        terms: the weighted picks, summed in order.
+        bias: the constant added, per lane or one for all lanes; empty when there is none.
+        size: the number of lanes.
+        example: the first of the program lines it computes, for reading.
+    """
+
+    name: str
+    terms: tuple[Scaled | Mixed, ...]
+    bias: tuple[float, ...]
+    size: int
+    example: Node
+
+    def __str__(self) -> str:
+        parts = [_numbers(self.bias)] if self.bias else []
+        parts += map(str, self.terms)
+        formula = parts[0] + "".join(
+            f" - {p[1:]}" if p.startswith("-") else f" + {p}" for p in parts[1:]
+        )
+        return f"{self.name} = {formula}  # {self.size} × {self.example}"
+
+
 @dataclass(frozen=True)
 class Rerolled:
     """A rerolled program: from the stacked input `v0`, array operations, then the outputs.
 
     Attributes:
         inputs: the number of variables (rows of `v0`).
-        ops: the array operations in evaluation order.
+        ops: the array operations in evaluation order (a primitive or a linear combination).
         outputs: the outputs in order, as runs of rows picked from the arrays (one row per
             output) or constants, to be concatenated.
     """
 
     inputs: int
-    ops: tuple[Lanes, ...]
+    ops: tuple[Lanes | Linear, ...]
     outputs: tuple[Pick | Const, ...]
 
     @property
@@ -116,12 +202,111 @@ class Rerolled:
         return "\n".join([*map(str, self.ops), f"return {parts}"])
 
 
+def _linear_parts(node: Node) -> tuple[tuple[float, Arg], ...] | None:
+    """The line as `Σ coefficient·argument` over its own arguments (a constant argument adds
+    itself), or None when it is not linear in them: a product or quotient of two nodes, a
+    function, a division by zero, a constant that is not finite."""
+    args = node.args
+    consts = [float(a) for a in args if isinstance(a, Const)]
+    if len(consts) == len(args) or not all(map(math.isfinite, consts)):
+        return None
+    if node.op in ("add", "sub", "neg"):
+        signs = {"add": (1.0, 1.0), "sub": (1.0, -1.0), "neg": (-1.0,)}[node.op]
+        return tuple(zip(signs, args, strict=True))
+    if node.op == "mul" and consts:
+        factor, other = (args[0], args[1]) if isinstance(args[0], Const) else (args[1], args[0])
+        return ((float(factor), other),)
+    if node.op == "div" and isinstance(args[1], Const) and float(args[1]) != 0:
+        return ((1 / float(args[1]), args[0]),)
+    return None
+
+
+#: A sum that several sums contain is folded into each when it has at most this many terms.
+SHARED_TERMS = 16
+
+
+def _sum_of(name: str, user_parts: tuple[tuple[float, Arg], ...]) -> bool:
+    """Whether a linear line adds or subtracts `name` (rather than scaling it)."""
+    return all(c in (1.0, -1.0) for c, a in user_parts if a == name)
+
+
+def _combinations(graph: Graph) -> tuple[dict[str, tuple[dict[str, float], float]], set[str]]:
+    """The linear lines that stay lines, each as (leaf -> coefficient, constant), and the linear
+    lines folded into their users (all of them linear, and the line not an output): a line with
+    one user, a line of at most `SHARED_TERMS` terms, and a line that scales one leaf
+    (`0.7·x4`), however many use them. The tracer shares such lines between the sums that
+    contain them (an input whose weight is the same in two units has one `0.7·x4` line, and its
+    adjoint `0.7·(ū1 + ū2)`); folding them keeps those sums alike. Multiplying out a scaled sum
+    (`100·(y - x²)` as `100·y - 100·x²`) rounds differently where its terms cancel, by a few
+    units in the last place of the terms, as summing in another order does; a sum with a
+    constant is not multiplied out, so `c·(1 - t²)` stays exactly 0 where `t² = 1`.
+
+    A folded line is expanded once, into its one user, or is a scaling looked up in one step
+    (as is a scaling that stays a line, so that `-(100·t)` reads `-100·t` whether or not
+    `100·t` is an output), so this is linear in the program.
+    """
+    used = graph.needed
+    parts = {n.name: p for n in graph.nodes if n.name in used and (p := _linear_parts(n))}
+    users: dict[str, set[str]] = {}
+    for node in graph.nodes:
+        for a in node.args:
+            if node.name in used and isinstance(a, str):
+                users.setdefault(a, set()).add(node.name)
+    outputs = {o for o in graph.outputs if isinstance(o, str)}
+    folded: set[str] = set()
+    scaling: dict[str, tuple[float, str]] = {}  # line -> (coefficient, the leaf it scales)
+    terms: dict[str, int] = {}  # folded line -> how many terms its expansion has, at most
+    offset: set[str] = set()  # folded lines whose expansion has a constant
+    for node in graph.nodes:  # in evaluation order: a line's arguments are settled before it
+        name = node.name
+        if name not in parts:
+            continue
+        (c, a), *rest = parts[name]
+        if not rest and not isinstance(a, Const) and (a not in folded or a in scaling):
+            factor, leaf = scaling.get(a, (1.0, a))
+            scaling[name] = (c * factor, leaf)
+        terms[name] = sum(terms.get(a, 1) for _, a in parts[name])
+        constant = any(
+            a in offset or (isinstance(a, Const) and a.value != 0) for _, a in parts[name]
+        )
+        if name in outputs or not users[name] <= parts.keys():
+            continue
+        # a constant is not multiplied out: ū·(1 - t²) would no longer be exactly 0 at t = 1
+        summed = not constant or all(_sum_of(name, parts[user]) for user in users[name])
+        if name in scaling or (summed and (len(users[name]) == 1 or terms[name] <= SHARED_TERMS)):
+            folded.add(name)
+            terms[name] = 1 if name in scaling else terms[name]
+            if constant:
+                offset.add(name)
+        else:
+            terms.pop(name)
+    combinations = {}
+    for root in parts.keys() - folded:
+        leaves: dict[str, float] = {}  # in order of first appearance, left to right
+        constant = 0.0
+        stack = list(reversed(parts[root]))
+        while stack:
+            scale, arg = stack.pop()
+            if isinstance(arg, Const):
+                constant += scale * float(arg)
+            elif arg in scaling:
+                factor, leaf = scaling[arg]
+                leaves[leaf] = leaves.get(leaf, 0.0) + scale * factor
+            elif arg in folded:
+                stack.extend((scale * c, a) for c, a in reversed(parts[arg]))
+            else:
+                leaves[arg] = leaves.get(arg, 0.0) + scale
+        combinations[root] = (leaves, constant)
+    return combinations, folded
+
+
 def reroll(graph: Graph) -> Rerolled:
     """The graph's outputs as array operations over lanes (see the module docstring).
 
     Only the lines some output needs are kept. The inputs are the graph's variables in order.
     """
     used = graph.needed
+    combinations, folded = _combinations(graph)
     kind: dict[str, int] = {}  # node name -> its kind (0: the inputs)
     lane: dict[str, int] = {}
     members: list[list[Node]] = [[]]
@@ -131,25 +316,64 @@ def reroll(graph: Graph) -> Rerolled:
         kind[node.name], lane[node.name] = 0, len(members[0])
         members[0].append(node)
     for node in graph.nodes:
-        if node.is_input or node.name not in used:
+        if node.is_input or node.name not in used or node.name in folded:
             continue
-        key = (node.op, tuple(a if isinstance(a, Const) else kind[a] for a in node.args))
+        if node.name in combinations:
+            leaves, constant = combinations[node.name]
+            key: tuple = ("linear", tuple(kind[a] for a in leaves), constant != 0)
+        else:
+            key = (node.op, tuple(a if isinstance(a, Const) else kind[a] for a in node.args))
         k = keys.setdefault(key, len(members))
         if k == len(members):
             members.append([])
         kind[node.name], lane[node.name] = k, len(members[k])
         members[k].append(node)
 
+    # outputs in output order within their kind, so that they are returned as slices
+    position = {out: i for i, out in enumerate(graph.outputs) if isinstance(out, str)}
+    for group in members[1:]:
+        if any(n.name in position for n in group):
+            group.sort(key=lambda n: position.get(n.name, len(position)))
+            lane.update((n.name, i) for i, n in enumerate(group))
+
     def name(k: int) -> str:
         return f"v{k}"
 
-    ops = []
+    def pick(k: int, lanes: list[int]) -> Pick:
+        return Pick(name(k), tuple(lanes), len(members[k]))
+
+    def linear(k: int, group: list[Node]) -> Linear:
+        rows = [list(combinations[n.name][0].items()) for n in group]
+        slot_kinds = [kind[leaf] for leaf, _ in rows[0]]
+        terms: list[Scaled | Mixed] = []
+        for source in dict.fromkeys(slot_kinds):
+            slots = [s for s, sk in enumerate(slot_kinds) if sk == source]
+            shared = {frozenset(lane[row[s][0]] for s in slots) for row in rows}
+            if len(shared) == 1 and (len(group) > 1 or len(slots) > 2):
+                # every lane combines the same rows: a matrix (lanes x rows) times them
+                columns = sorted(next(iter(shared)))
+                weights = [
+                    {lane[leaf]: c for leaf, c in row if kind[leaf] == source} for row in rows
+                ]
+                matrix = tuple(tuple(w[j] for j in columns) for w in weights)
+                terms.append(Mixed(pick(source, columns), matrix))
+                continue
+            for s in slots:
+                scale = tuple(row[s][1] for row in rows)
+                uniform = scale[:1] if len(set(scale)) == 1 else scale
+                terms.append(Scaled(pick(source, [lane[row[s][0]] for row in rows]), uniform))
+        bias = tuple(combinations[n.name][1] for n in group)
+        bias = (bias[:1] if len(set(bias)) == 1 else bias) if bias[0] else ()
+        return Linear(name(k), tuple(terms), bias, len(group), group[0])
+
+    ops: list[Lanes | Linear] = []
     for k, group in enumerate(members[1:], start=1):
         first = group[0]
+        if first.name in combinations:
+            ops.append(linear(k, group))
+            continue
         args = tuple(
-            a
-            if isinstance(a, Const)
-            else Pick(name(kind[a]), tuple(lane[n.args[j]] for n in group), len(members[kind[a]]))
+            a if isinstance(a, Const) else pick(kind[a], [lane[n.args[j]] for n in group])
             for j, a in enumerate(first.args)
         )
         ops.append(Lanes(name(k), first.op, args, len(group), first))
@@ -162,5 +386,5 @@ def reroll(graph: Graph) -> Rerolled:
         elif isinstance(last, Pick) and last.source == name(kind[out]):
             outputs[-1] = Pick(last.source, (*last.lanes, lane[out]), last.size)
         else:
-            outputs.append(Pick(name(kind[out]), (lane[out],), len(members[kind[out]])))
+            outputs.append(pick(kind[out], [lane[out]]))
     return Rerolled(len(members[0]), tuple(ops), tuple(outputs))
