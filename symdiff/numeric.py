@@ -760,7 +760,7 @@ def _in_chunks(
         _common_shape_or_error(arrays)
         arrays = np.broadcast_arrays(*(a.astype(dtype, copy=False) for a in arrays))
         if rerolled is not None and arrays:
-            return tuple(rerolled(np.stack(arrays)))
+            return rerolled.rows(arrays)
         shape = arrays[0].shape if arrays else ()
         size = math.prod(shape)
         if size <= CHUNK:
@@ -784,17 +784,28 @@ def _in_chunks(
 def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], object]:
     """The rerolled program for numpy, run a chunk of points at a time: (n, ...) -> (outputs, ...).
 
-    Chunks keep the widest array (lanes x chunk) in cache; with matrix products, chunks of at
-    least `CHUNK` points, where BLAS does better. Arrays of other libraries (dask) run whole,
-    lazily.
+    Chunks keep the widest array computed element by element (lanes x chunk) in cache; matrix
+    products do not count (BLAS blocks its own work, and does better on wide chunks). Arrays
+    of other libraries (dask) run whole, lazily.
     """
     source = _stacked_source(graph, "numpy", "f", program)
     function = _load(source, "numpy")
     outputs = len(graph.outputs)
-    mixed = any(
-        isinstance(term, Mixed) for op in program.ops if isinstance(op, Linear) for term in op.terms
-    )
-    chunk = max(CHUNK if mixed else 256, CHUNK * 8 // max(1, program.widest))
+    elementwise = [
+        op.size
+        for op in program.ops
+        if not (isinstance(op, Linear) and all(isinstance(t, Mixed) for t in op.terms))
+    ]
+    chunk = max(256, CHUNK * 8 // max([1, *elementwise]))
+
+    def in_chunks(rows: Callable[[int, int], np.ndarray], size: int) -> np.ndarray:
+        out = None
+        for start in range(0, size, chunk):
+            part = function(rows(start, min(start + chunk, size)))
+            if out is None:
+                out = np.empty((outputs, size), dtype=part.dtype)
+            out[:, start : start + chunk] = part
+        return out
 
     def run(x: object) -> object:
         if not isinstance(x, np.ndarray):
@@ -804,14 +815,24 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
         if size <= chunk:
             return function(x)
         flat = x.reshape(x.shape[0], size)
-        out = None
-        for start in range(0, size, chunk):
-            part = function(flat[:, start : start + chunk])
-            if out is None:
-                out = np.empty((outputs, size), dtype=part.dtype)
-            out[:, start : start + chunk] = part
-        return out.reshape((outputs, *batch))
+        return in_chunks(lambda start, stop: flat[:, start:stop], size).reshape((outputs, *batch))
 
+    def run_rows(arrays: list[np.ndarray]) -> tuple:
+        """The same for one array per variable (all of one shape and dtype): each chunk is
+        stacked into one small buffer, never the whole batch."""
+        shape = arrays[0].shape
+        size = math.prod(shape)
+        if size <= chunk:
+            return tuple(function(np.stack(arrays)))
+        flats = [a.reshape(-1) for a in arrays]
+        buffer = np.empty((len(arrays), chunk), dtype=arrays[0].dtype)
+
+        def rows(start: int, stop: int) -> np.ndarray:
+            return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
+
+        return tuple(in_chunks(rows, size).reshape((outputs, *shape)))
+
+    run.rows = run_rows
     run.__source__ = source
     return run
 
