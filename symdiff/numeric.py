@@ -31,6 +31,7 @@ import threading
 import types
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from itertools import pairwise
 
 import numpy as np
 import sympy
@@ -38,7 +39,7 @@ import sympy
 from .errors import SymdiffError
 from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
-from .vectorise import Linear, Mixed, Pick, Rerolled, reroll
+from .vectorise import Linear, Mixed, Pick, Rerolled, Scaled, reroll
 
 BACKENDS = ("numpy", "math", "jax", "numba")
 #: the backends whose stacked form is the rerolled program (`symdiff.vectorise`)
@@ -230,6 +231,7 @@ def _numba_namespace() -> types.ModuleType:
                  "log", "sqrt", "erf", "atan2", "pow", "pi"):  # fmt: skip
         setattr(module, name, getattr(math, name))
     module.abs = math.fabs
+    module.empty, module.constant = np.empty, np.array  # the rerolled kernel's arrays
     for name, function in _NUMBA_HELPERS.items():
         setattr(module, name, numba.njit(nogil=True, error_model="numpy")(function))
     return module
@@ -357,7 +359,9 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
 
     For numpy, math and jax the function takes the graph's variables in order and returns a
     tuple with one value per output, broadcast to the arguments' common shape. For numba it
-    is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`).
+    is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`), or
+    for a program over `NUMBA_UNROLLED_LINES` lines that rerolls, array operations over blocks
+    of points (see `_numba_rerolled_source`).
     `stacked` (jax; numpy where `_rerolling_pays`): the rerolled program over one array of
     the stacked variables (see `_stacked_source`); otherwise the program run over its rows.
 
@@ -373,6 +377,9 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     if stacked and backend == "math":
         raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
     if backend == "numba":
+        program = _numba_rerolls(graph)
+        if program is not None:
+            return _numba_rerolled_source(graph, name, program)
         return _numba_source(graph, name)
     args = _safe_names(graph)
     names = {graph.input_of[v]: args[v] for v in graph.variables}
@@ -546,6 +553,123 @@ def _numba_source(graph: Graph, name: str) -> str:
         value = repr(float(out.value)) if isinstance(out, Const) else names.get(out, out)
         loop.append(f"{array}[_k] = {value}")
     lines += [f"        {line}" for line in loop or ["pass"]]
+    return "\n".join(lines)
+
+
+#: Above this many lines the numba backend compiles the rerolled program (where rerolling
+#: halves it): numba's compile time grows faster than the unrolled program, 5 s at 1,187 lines
+#: (Rosenbrock, n = 100) and 5 minutes at 12,000, and about 2 s rerolled at any n.
+NUMBA_UNROLLED_LINES = 3000
+
+#: Points per block of the rerolled numba kernel: every array operation runs over a block, so
+#: its arrays (lanes x block) stay in cache.
+NUMBA_BLOCK = 128
+
+
+def _numba_rerolls(graph: Graph) -> Rerolled | None:
+    """The rerolled program the numba backend compiles, or None for the unrolled one."""
+    lines = sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
+    if lines <= NUMBA_UNROLLED_LINES:
+        return None
+    program = reroll(graph)
+    return program if _rerolling_pays(graph, program) else None
+
+
+def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
+    """The numba kernel for a rerolled program: array operations over blocks of points.
+
+    `f(_lo, _hi, X, OUT)` computes the points `_lo.._hi` of `X` (one row per variable) into
+    `OUT` (one row per output), `NUMBA_BLOCK` points at a time: for each operation, a loop over
+    its lanes and, inside, over the block's points, which LLVM vectorises. Lanes are picked by
+    `start + step·lane` where the picks form a slice, else from a constant index array.
+    """
+    constants: list[str] = []
+
+    def constant(label: str, values: list) -> str:
+        constants.append(f"{label} = m.constant({values!r})")
+        return label
+
+    def lane_of(pick: Pick, label: str, lane: str = "_l") -> str:
+        lanes = pick.lanes
+        step = lanes[1] - lanes[0] if len(lanes) > 1 else 0
+        if not all(b - a == step for a, b in pairwise(lanes)):
+            return f"{constant(label, list(lanes))}[{lane}]"
+        scaled = {0: "", 1: lane, -1: f"-{lane}"}.get(step, f"{step} * {lane}")
+        if not lanes[0] or not scaled:
+            return scaled or str(lanes[0])
+        return f"{lanes[0]} - {scaled[1:]}" if scaled.startswith("-") else f"{lanes[0]} + {scaled}"
+
+    def row(pick: Pick, label: str, lane: str = "_l") -> str:
+        at = lane_of(pick, label, lane)
+        return f"X[{at}, _s:_s + _e]" if pick.source == "v0" else f"{pick.source}[{at}, :_e]"
+
+    block = NUMBA_BLOCK
+    notes = dict(graph.notes)
+    head = [f"def {name}(_lo, _hi, X, OUT):", _docstring(graph, "numba, rerolled")]
+    body = [
+        f"    for _s in range(_lo, _hi, {block}):  # a block of points: every array operation",
+        f"        _e = min(_s + {block}, _hi) - _s",
+    ]
+    for op in program.ops:
+        k = op.name[1:]
+        head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
+        note = notes.get(op.example.name, op.example)
+        loop = [
+            f"for _l in range({op.size}):  # {op.size} × {note}",
+            f"    _o = {op.name}[_l, :_e]",
+        ]
+        if isinstance(op, Linear):
+            # the first term is assigned (as numpy computes it), unless a constant comes first
+            first = isinstance(op.terms[0], Scaled) and not op.bias
+            if not first:
+                bias = repr(op.bias[0]) if op.bias else "0.0"
+                if len(op.bias) > 1:
+                    bias = f"{constant(f'B{k}', list(op.bias))}[_l]"
+                loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
+            for j, term in enumerate(op.terms):
+                if isinstance(term, Mixed):
+                    weights = constant(f"W{k}_{j}", [list(r) for r in term.matrix])
+                    loop += [
+                        f"    for _j in range({len(term.pick.lanes)}):",
+                        f"        _c = {weights}[_l, _j]",
+                        f"        _r = {row(term.pick, f'I{k}_{j}', '_j')}",
+                        "        for _p in range(_e): _o[_p] += _c * _r[_p]",
+                    ]
+                    continue
+                scale = repr(term.scale[0])
+                if len(term.scale) > 1:
+                    scale = f"{constant(f'C{k}_{j}', list(term.scale))}[_l]"
+                update = "=" if first and j == 0 else "+="
+                loop += [
+                    f"    _c = {scale}",
+                    f"    _r = {row(term.pick, f'I{k}_{j}')}",
+                    f"    for _p in range(_e): _o[_p] {update} _c * _r[_p]",
+                ]
+        else:
+            code = []
+            for j, a in enumerate(op.args):
+                if isinstance(a, Const):
+                    code.append(_numba_literal(op.example, j))
+                else:
+                    loop.append(f"    _r{j} = {row(a, f'I{k}_{j}')}")
+                    code.append(f"_r{j}[_p]")
+            expression = _numba_expression(op.example, code)
+            loop.append(f"    for _p in range(_e): _o[_p] = {expression}")
+        body += [f"        {line}" for line in loop]
+    first = 0
+    for j, part in enumerate(program.outputs):
+        if isinstance(part, Const):
+            body.append(f"        OUT[{first}, _s:_s + _e] = {float(part.value)!r}")
+            first += 1
+            continue
+        body += [
+            f"        for _l in range({len(part.lanes)}):",
+            f"            OUT[{first} + _l, _s:_s + _e] = {row(part, f'O{j}')}",
+        ]
+        first += len(part.lanes)
+    lines = head + body
+    if constants:
+        lines += ["", "", "# the lanes each operation picks, and its coefficients", *constants]
     return "\n".join(lines)
 
 
@@ -856,6 +980,16 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
     if backend not in BACKENDS or backend == "math":
         to_source(graph, backend, stacked=True)  # raises, saying why
+    if backend == "numba" and (program := _numba_rerolls(graph)) is not None:
+        rerolled_kernel = _numba_stacked(graph, program)
+
+        def blocks(x: object) -> np.ndarray:
+            x = _real_array(checked(x))
+            out = rerolled_kernel(x.reshape(inputs, -1))
+            return out.reshape((outputs, *x.shape[1:]))
+
+        blocks.__source__ = to_source(graph, "numba")
+        return blocks
     program = reroll(graph) if backend in STACKED else None
     if backend == "numba" or (backend == "numpy" and not _rerolling_pays(graph, program)):
         rows = compile_graph(graph, backend)  # the program line by line, over the rows
@@ -911,37 +1045,26 @@ def _threads() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def _run_kernel(
-    kernel: Callable[..., None],
-    lines: int,
-    size: int,
-    inputs: list[np.ndarray],
-    outputs: list[np.ndarray],
-) -> None:
-    """Run a kernel of `lines` lines over all points: on large batches (by `SLICE_WORK`),
-    contiguous slices on several threads.
+def _in_parallel(work: int, size: int, call: Callable[[int, int], None]) -> None:
+    """Run `call(start, stop)` over the points 0..size: on large batches (by `SLICE_WORK`, with
+    `work` per point), contiguous ranges on several threads.
 
-    The kernel releases the GIL, so slices run in parallel. Threads over slices rather than
+    The kernels release the GIL, so ranges run in parallel. Threads over ranges rather than
     numba's `parallel=True`, which about doubles the compile time of a large program.
     """
-    parts = min(_cpus(), size * lines // SLICE_WORK)
+    parts = min(_cpus(), size * work // SLICE_WORK)
     if parts <= 1 or threading.current_thread().name.startswith(_WORKER):  # no pool in pool
-        kernel(size, *inputs, *outputs)
+        call(0, size)
         return
     bounds = [size * i // parts for i in range(parts + 1)]
-
-    def part(start: int, stop: int) -> None:
-        slices = [a[start:stop] for a in (*inputs, *outputs)]
-        kernel(stop - start, *slices)
-
     pool = _threads()
-    futures = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
+    futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
     try:
-        part(bounds[-2], bounds[-1])  # the calling thread takes the last slice
+        call(bounds[-2], bounds[-1])  # the calling thread takes the last range
     finally:
         wait(futures)
     for future in futures:
-        future.result()  # re-raises a slice's exception
+        future.result()  # re-raises a range's exception
 
 
 def _real_array(value: object) -> np.ndarray:
@@ -999,6 +1122,33 @@ def _numba_kernel(source: str, inputs: int, outputs: int) -> Callable[..., None]
     return numba.njit(signature, **options)(_load(source, "numba"))
 
 
+@functools.lru_cache(maxsize=16)
+def _numba_block_kernel(source: str) -> Callable[..., None]:
+    """The rerolled kernel compiled now, for its one signature (see `_numba_kernel`)."""
+    numba = _numba()
+    rows = numba.types.Array(numba.float64, 2, "C", readonly=True)
+    signature = numba.void(numba.int64, numba.int64, rows, numba.float64[:, ::1])
+    options = {"nogil": True, "error_model": "numpy"}
+    if _noalias_compiler() is not None:
+        options["pipeline_class"] = _noalias_compiler()
+    return numba.njit(signature, **options)(_load(source, "numba"))
+
+
+def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np.ndarray]:
+    """The rerolled numba kernel as a function of the stacked variables, float64 (n, points)
+    -> (outputs, points), large batches on several threads."""
+    kernel = _numba_block_kernel(_numba_rerolled_source(graph, "f", program))
+    work = sum(op.size for op in program.ops)  # array elements computed per point
+
+    def run(x: np.ndarray) -> np.ndarray:
+        x = np.require(x, np.float64, ["C"])
+        out = np.empty((len(graph.outputs), x.shape[1]))
+        _in_parallel(work, x.shape[1], lambda start, stop: kernel(start, stop, x, out))
+        return out
+
+    return run
+
+
 def _numba_function(graph: Graph) -> Callable[..., tuple]:
     """The graph as one fused loop, compiled by numba; called as the numpy backend's function.
 
@@ -1007,6 +1157,9 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
     per output when every argument is a scalar.
     """
     _numba()  # before the cache of kernels: say that numba is missing even after it was there
+    program = _numba_rerolls(graph)
+    if program is not None:
+        return _numba_rows(graph, program)
     source = to_source(graph, "numba")
     inputs, outputs = len(graph.variables), len(graph.outputs)
     kernel = _numba_kernel(source, inputs, outputs)
@@ -1027,11 +1180,35 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         # one block, not one array per output: separate allocations of this size each come
         # fresh from the OS, and faulting their pages in took longer than the kernel itself
         results = list(np.empty((outputs, size)))
-        _run_kernel(kernel, lines, size, flat, results)
+
+        def call(start: int, stop: int) -> None:
+            kernel(stop - start, *(a[start:stop] for a in (*flat, *results)))
+
+        _in_parallel(lines, size, call)
         return tuple(r.reshape(shape)[()] for r in results)
 
     run.__doc__ = f"{graph.source} (generated by symdiff, backend numba)."
     run.__source__ = source
+    return run
+
+
+def _numba_rows(graph: Graph, program: Rerolled) -> Callable[..., tuple]:
+    """The rerolled numba kernel as a function of one array per variable (see
+    `_numba_function`): the arguments are stacked, then the kernel runs over the stack."""
+    stacked = _numba_stacked(graph, program)
+    inputs = len(graph.variables)
+
+    def run(*args: object) -> tuple:
+        _check_count(args, inputs)
+        arrays = [_real_array(a) for a in args]
+        shape = _common_shape_or_error(arrays)
+        rows = np.empty((inputs, math.prod(shape)))
+        for target, a in zip(rows, arrays, strict=True):
+            target[...] = np.broadcast_to(a, shape).reshape(-1)
+        return tuple(r.reshape(shape)[()] for r in stacked(rows))
+
+    run.__doc__ = f"{graph.source} (generated by symdiff, backend numba, rerolled)."
+    run.__source__ = to_source(graph, "numba")
     return run
 
 

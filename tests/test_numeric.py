@@ -3,6 +3,7 @@
 import itertools
 import math
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from symdiff import numeric
 from symdiff.numeric import _OPERATORS as OPERATORS
 from symdiff.numeric import compile_graph
 from symdiff.primitives import PRIMITIVES
+from symdiff.vectorise import reroll
 
 
 def test_numpy_backend_is_vectorised_and_broadcasts_constants():
@@ -215,13 +217,20 @@ SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, 
 LITERAL_POWERS = ["c**2", "c**3", "c**-1", "c**0.5", "c**0", "2**3*d", "1/0*d", "0**-1.0*d"]
 
 
-def test_numba_matches_numpy_for_every_primitive_at_kinks_nan_and_inf():
+@pytest.mark.parametrize("form", ["unrolled", "rerolled"])
+def test_numba_matches_numpy_for_every_primitive_at_kinks_nan_and_inf(form):
     numba_or_skip()
     texts = primitive_texts()
     assert len(texts) == len(PRIMITIVES)  # the whole table, walked
     graph = sd.trace([*texts, *LITERAL_POWERS, "10**30*d"])
     program = sd.adjoint_program(graph, [1] * len(graph.outputs))  # values, then partials
     fused = compile_graph(program, "numba")
+    if form == "rerolled":  # the kernel for long programs, here over a short one
+        kernel = numeric._numba_stacked(program, reroll(program))
+
+        def fused(*args):
+            return tuple(kernel(np.stack(np.broadcast_arrays(*args))))
+
     vectorised = compile_graph(program, "numpy")
     x, y = (np.array(v) for v in zip(*itertools.product(SPECIAL, SPECIAL), strict=True))
     args = [y if v.startswith("b") else x for v in program.variables]
@@ -283,6 +292,24 @@ def test_numba_broadcasts_and_gives_numpy_scalars_for_scalars():
     assert c[0].tolist() == [3.0] * 4 and c[1].tolist() == [1.0] * 4
     assert [v.shape for v in fused(np.zeros((2, 0)), 1.0)] == [(2, 0), (2, 0)]
     assert sd.grad("3", wrt=[]).lambdify("numba")() == ()
+
+
+def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 500)
+    g = sd.grad(rosenbrock, wrt=names(300))  # 3,587 lines: minutes to compile unrolled
+    start = time.perf_counter()
+    fused, stacked = g.lambdify("numba"), g.lambdify("numba", stacked=True)
+    assert time.perf_counter() - start < 60  # about 2 s here; no timing bar, only a hang guard
+    assert "for _s in range(_lo, _hi, 128):" in g.source("numba")
+    x = np.random.default_rng(8).uniform(-1.5, 1.5, (300, 2, 250))
+    want = np.stack(g.lambdify("numpy")(*x))
+    np.testing.assert_allclose(np.stack(fused(*x)), want, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(stacked(x), want, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(fused(*x[:, 0, 0]), want[:, 0, 0], rtol=1e-13, atol=1e-12)
+    monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # a batch split across threads
+    monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
+    np.testing.assert_array_equal(stacked(x), stacked(x.copy()))
 
 
 def test_numba_large_batches_run_on_threads_with_the_same_numbers(monkeypatch):

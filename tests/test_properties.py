@@ -3,11 +3,13 @@
 import contextlib
 import math
 
+import numpy as np
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symdiff as sd
+from symdiff import numeric
 
 NAMES = ["x", "y", "z"]
 SYMBOLS = {n: sympy.Symbol(n, real=True) for n in NAMES}
@@ -66,6 +68,22 @@ def test_grad_agrees_with_sympy_diff(expr, point):
         closed = float(g[name].evalf(subs={g.graph.symbol_of[n]: v for n, v in at.items()}))
         assert math.isclose(numeric[name], expected, rel_tol=1e-8, abs_tol=1e-9), (text, name)
         assert math.isclose(closed, expected, rel_tol=1e-8, abs_tol=1e-9), (text, name)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions, st.lists(points, min_size=1, max_size=4))
+def test_the_rerolled_program_agrees_with_sympy_diff(expr, batch):
+    """The rerolled program (array operations and linear combinations over the stacked
+    variables) on a batch of points, against SymPy's derivative at each point."""
+    text, reference = expr
+    g = sd.grad(text, wrt=NAMES, simplify="none")
+    rerolled = numeric._load(numeric._stacked_source(g._adjoint, "numpy", "f"), "numpy")
+    got = rerolled(np.array(batch).T)
+    for k, point in enumerate(batch):
+        subs = {SYMBOLS[n]: v for n, v in zip(NAMES, point, strict=True)}
+        for i, name in enumerate(NAMES):
+            expected = float(sympy.diff(reference, SYMBOLS[name]).evalf(subs=subs))
+            assert math.isclose(got[i, k], expected, rel_tol=1e-8, abs_tol=1e-9), (text, name)
 
 
 @settings(max_examples=60, deadline=None)
