@@ -106,6 +106,13 @@ def _column(values: np.ndarray, like) -> np.ndarray:
     return values.astype(like.dtype, copy=False).reshape((-1,) + (1,) * (like.ndim - 1))
 
 
+def _rows(value, like, count: int):
+    """A line computed from constants only (a number), as `count` rows of the batch's shape,
+    in a new floating-point array (lazily for dask)."""
+    column = np.reshape(value, (-1,) + (1,) * (like.ndim - 1))
+    return _fresh(column.astype(np.result_type(column.dtype, like.dtype)), (count, *like.shape[1:]))
+
+
 def _combine(matrix: np.ndarray, rows):
     """A matrix (lanes x rows) times rows of shape (rows, ...): shape (lanes, ...), in the
     rows' precision (dask dispatches `tensordot` lazily)."""
@@ -253,7 +260,7 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
             np,
             {"erf": _numpy_erf(), "shape": _common_shape, "broadcast": _broadcast_to,
              "fresh": _fresh, "no_buffers": _NoBuffers(), "as_float": _as_float,
-             "constant": np.array, "column": _column, "combine": _combine},
+             "constant": np.array, "column": _column, "combine": _combine, "rows": _rows},
         )  # fmt: skip
     if backend == "jax":
         try:
@@ -280,9 +287,13 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
         def combine(matrix, rows):
             return jnp.tensordot(jnp.asarray(matrix, rows.dtype), rows, axes=1)
 
+        def rows(value, like, count):
+            column = jnp.reshape(jnp.asarray(value, like.dtype), (-1,) + (1,) * (like.ndim - 1))
+            return jnp.broadcast_to(column, (count, *like.shape[1:]))
+
         special = {"erf": erf, "shape": shape, "broadcast": jnp.broadcast_to, "fresh": fresh,
                    "as_float": as_float, "take": take, "constant": np.array, "column": column,
-                   "combine": combine}  # fmt: skip
+                   "combine": combine, "rows": rows}  # fmt: skip
         return _namespace(jnp, special)
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -449,6 +460,8 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
         else:
             code = [_literal(a) if isinstance(a, Const) else _pick_code(a) for a in op.args]
             formula = _expression(op.example, code)
+            if all(isinstance(a, Const) for a in op.args):  # a number: made an array of lanes
+                formula = f"m.rows({formula}, v0, {op.size})"
         note = notes.get(op.example.name, op.example)
         lines.append(f"    {op.name} = {formula}  # {op.size} × {note}")
     parts = [
@@ -492,8 +505,10 @@ def _linear_code(op: Linear, constants: list[str]) -> str:
         elif term.scale[0] in (1.0, -1.0):
             parts.append(f" {'+' if term.scale[0] > 0 else '-'} {pick}")
         else:
-            factor = term.scale[0]
-            parts.append(f" {'+' if factor > 0 else '-'} {abs(factor)!r} * {pick}")
+            factor = term.scale[0]  # the sign written out: `- 0.0 * v` would be -0.0·v
+            parts.append(
+                f" {'-' if math.copysign(1, factor) < 0 else '+'} {abs(factor)!r} * {pick}"
+            )
     code = "".join(parts)
     if len(parts) == 1 and code.startswith(" + ") and "m.combine" not in code and "*" not in code:
         return "+" + code[3:]  # unary plus: a fresh array, never a view of an earlier one

@@ -41,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -230,74 +231,107 @@ def _sum_of(name: str, user_parts: tuple[tuple[float, Arg], ...]) -> bool:
     return all(c in (1.0, -1.0) for c, a in user_parts if a == name)
 
 
-def _combinations(graph: Graph) -> tuple[dict[str, tuple[dict[str, float], float]], set[str]]:
-    """The linear lines that stay lines, each as (leaf -> coefficient, constant), and the linear
-    lines folded into their users (all of them linear, and the line not an output): a line with
-    one user, a line of at most `SHARED_TERMS` terms, and a line that scales one leaf
-    (`0.7·x4`), however many use them. The tracer shares such lines between the sums that
-    contain them (an input whose weight is the same in two units has one `0.7·x4` line, and its
-    adjoint `0.7·(ū1 + ū2)`); folding them keeps those sums alike. Multiplying out a scaled sum
-    (`100·(y - x²)` as `100·y - 100·x²`) rounds differently where its terms cancel, by a few
-    units in the last place of the terms, as summing in another order does; a sum with a
-    constant is not multiplied out, so `c·(1 - t²)` stays exactly 0 where `t² = 1`.
+class _Unfoldable(Exception):
+    """A coefficient or constant of a combination would overflow or underflow."""
 
-    A folded line is expanded once, into its one user, or is a scaling looked up in one step
-    (as is a scaling that stays a line, so that `-(100·t)` reads `-100·t` whether or not
-    `100·t` is an output), so this is linear in the program.
+
+def _times(a: float, b: float) -> float:
+    """a·b, where it is a finite double that has not lost digits to underflow."""
+    product = a * b
+    if not math.isfinite(product) or (a and b and abs(product) < sys.float_info.min):
+        raise _Unfoldable
+    return product
+
+
+Combination = tuple[tuple[tuple[str, float], ...], float | None]
+"""A linear line as ((leaf, coefficient), ...) in order, and its constant (None: none)."""
+
+
+def _combinations(graph: Graph) -> tuple[dict[str, Combination], set[str]]:
+    """The linear lines that stay lines, each as a `Combination`, and the linear lines folded
+    into their users (all of them linear, and the line not an output): a line used once, a line
+    of at most `SHARED_TERMS` terms, and a line that scales one leaf (`0.7·x4`), however many
+    use them. The tracer shares such lines between the sums that contain them (an input whose
+    weight is the same in two units has one `0.7·x4` line, and its adjoint `0.7·(ū1 + ū2)`);
+    folding them keeps those sums alike.
+
+    What the line-by-line program computes is kept where it matters: a leaf that occurs twice
+    stays two terms (`2·x - x` at x = inf is `inf - inf`, NaN, not `1·inf`), a constant stays
+    even when it is 0 (`0 + (-0.0)` is +0.0), and a sum with a constant is not multiplied out
+    (`ū·(1 - t²)` stays exactly 0 where `t² = 1`). Multiplying out a scaled sum (`100·(y - x²)`
+    as `100·y - 100·x²`) rounds differently where its terms cancel, by a few units in the last
+    place of the terms, as summing in another order does, and so does `x/c` as `x·(1/c)`. Where
+    a folded coefficient or constant would overflow or underflow, nothing is folded.
+
+    A folded line is expanded into each use: once, or it has at most `SHARED_TERMS` terms, or
+    it is a scaling looked up in one step, so this is linear in the program.
     """
     used = graph.needed
     parts = {n.name: p for n in graph.nodes if n.name in used and (p := _linear_parts(n))}
-    users: dict[str, set[str]] = {}
+    uses: dict[str, list[str]] = {}  # line -> its users, once per argument that reads it
     for node in graph.nodes:
         for a in node.args:
             if node.name in used and isinstance(a, str):
-                users.setdefault(a, set()).add(node.name)
+                uses.setdefault(a, []).append(node.name)
     outputs = {o for o in graph.outputs if isinstance(o, str)}
     folded: set[str] = set()
     scaling: dict[str, tuple[float, str]] = {}  # line -> (coefficient, the leaf it scales)
-    terms: dict[str, int] = {}  # folded line -> how many terms its expansion has, at most
-    offset: set[str] = set()  # folded lines whose expansion has a constant
-    for node in graph.nodes:  # in evaluation order: a line's arguments are settled before it
-        name = node.name
-        if name not in parts:
-            continue
-        (c, a), *rest = parts[name]
-        if not rest and not isinstance(a, Const) and (a not in folded or a in scaling):
-            factor, leaf = scaling.get(a, (1.0, a))
-            scaling[name] = (c * factor, leaf)
-        terms[name] = sum(terms.get(a, 1) for _, a in parts[name])
-        constant = any(
-            a in offset or (isinstance(a, Const) and a.value != 0) for _, a in parts[name]
-        )
-        if name in outputs or not users[name] <= parts.keys():
-            continue
-        # a constant is not multiplied out: ū·(1 - t²) would no longer be exactly 0 at t = 1
-        summed = not constant or all(_sum_of(name, parts[user]) for user in users[name])
-        if name in scaling or (summed and (len(users[name]) == 1 or terms[name] <= SHARED_TERMS)):
-            folded.add(name)
-            terms[name] = 1 if name in scaling else terms[name]
-            if constant:
-                offset.add(name)
+    terms: dict[str, int] = {}  # folded line -> how many terms its expansion has
+    offset: set[str] = set()  # folded lines whose expansion has a nonzero constant
+    try:
+        for node in graph.nodes:  # in evaluation order: a line's arguments are settled first
+            name = node.name
+            if name not in parts:
+                continue
+            (c, a), *rest = parts[name]
+            if not rest and not isinstance(a, Const) and (a not in folded or a in scaling):
+                factor, leaf = scaling.get(a, (1.0, a))
+                scaling[name] = (_times(c, factor), leaf)
+            terms[name] = sum(terms.get(a, 1) for _, a in parts[name])
+            constant = any(
+                a in offset or (isinstance(a, Const) and a.value != 0) for _, a in parts[name]
+            )
+            if name in outputs or not set(uses[name]) <= parts.keys():
+                continue
+            # a constant is not multiplied out: ū·(1 - t²) would no longer be 0 at t = 1
+            summed = not constant or all(_sum_of(name, parts[user]) for user in uses[name])
+            few = len(uses[name]) == 1 or terms[name] <= SHARED_TERMS
+            if name in scaling or (summed and few):
+                folded.add(name)
+                terms[name] = 1 if name in scaling else terms[name]
+                if constant:
+                    offset.add(name)
+        return {
+            root: _expand(root, parts, scaling, folded) for root in parts.keys() - folded
+        }, folded
+    except _Unfoldable:
+        return {}, set()
+
+
+def _expand(
+    root: str,
+    parts: dict[str, tuple[tuple[float, Arg], ...]],
+    scaling: dict[str, tuple[float, str]],
+    folded: set[str],
+) -> Combination:
+    """A linear line through the lines folded into it, left to right."""
+    leaves: list[tuple[str, float]] = []
+    constant = None
+    stack = list(reversed(parts[root]))
+    while stack:
+        scale, arg = stack.pop()
+        if isinstance(arg, Const):
+            constant = (constant or 0.0) + _times(scale, float(arg))
+            if not math.isfinite(constant):
+                raise _Unfoldable
+        elif arg in scaling:
+            factor, leaf = scaling[arg]
+            leaves.append((leaf, _times(scale, factor)))
+        elif arg in folded:
+            stack.extend((_times(scale, c), a) for c, a in reversed(parts[arg]))
         else:
-            terms.pop(name)
-    combinations = {}
-    for root in parts.keys() - folded:
-        leaves: dict[str, float] = {}  # in order of first appearance, left to right
-        constant = 0.0
-        stack = list(reversed(parts[root]))
-        while stack:
-            scale, arg = stack.pop()
-            if isinstance(arg, Const):
-                constant += scale * float(arg)
-            elif arg in scaling:
-                factor, leaf = scaling[arg]
-                leaves[leaf] = leaves.get(leaf, 0.0) + scale * factor
-            elif arg in folded:
-                stack.extend((scale * c, a) for c, a in reversed(parts[arg]))
-            else:
-                leaves[arg] = leaves.get(arg, 0.0) + scale
-        combinations[root] = (leaves, constant)
-    return combinations, folded
+            leaves.append((arg, scale))
+    return tuple(leaves), constant
 
 
 def reroll(graph: Graph) -> Rerolled:
@@ -320,7 +354,7 @@ def reroll(graph: Graph) -> Rerolled:
             continue
         if node.name in combinations:
             leaves, constant = combinations[node.name]
-            key: tuple = ("linear", tuple(kind[a] for a in leaves), constant != 0)
+            key: tuple = ("linear", tuple(kind[a] for a, _ in leaves), constant is not None)
         else:
             key = (node.op, tuple(a if isinstance(a, Const) else kind[a] for a in node.args))
         k = keys.setdefault(key, len(members))
@@ -343,27 +377,29 @@ def reroll(graph: Graph) -> Rerolled:
         return Pick(name(k), tuple(lanes), len(members[k]))
 
     def linear(k: int, group: list[Node]) -> Linear:
-        rows = [list(combinations[n.name][0].items()) for n in group]
-        slot_kinds = [kind[leaf] for leaf, _ in rows[0]]
+        rows = [combinations[n.name][0] for n in group]
+        slots: dict[int, list[int]] = {}  # kind -> the term positions reading it, in order
+        for s, (leaf, _) in enumerate(rows[0]):
+            slots.setdefault(kind[leaf], []).append(s)
         terms: list[Scaled | Mixed] = []
-        for source in dict.fromkeys(slot_kinds):
-            slots = [s for s, sk in enumerate(slot_kinds) if sk == source]
-            shared = {frozenset(lane[row[s][0]] for s in slots) for row in rows}
-            if len(shared) == 1 and (len(group) > 1 or len(slots) > 2):
+        for source, positions in slots.items():
+            lanes = [[lane[row[s][0]] for s in positions] for row in rows]
+            shared = {frozenset(r) for r in lanes}
+            distinct = all(len(set(r)) == len(r) for r in lanes)
+            if len(shared) == 1 and distinct and (len(group) > 1 or len(positions) > 2):
                 # every lane combines the same rows: a matrix (lanes x rows) times them
-                columns = sorted(next(iter(shared)))
-                weights = [
-                    {lane[leaf]: c for leaf, c in row if kind[leaf] == source} for row in rows
-                ]
+                columns = sorted(lanes[0])
+                weights = [dict(zip(r, (row[s][1] for s in positions), strict=True))
+                           for r, row in zip(lanes, rows, strict=True)]  # fmt: skip
                 matrix = tuple(tuple(w[j] for j in columns) for w in weights)
                 terms.append(Mixed(pick(source, columns), matrix))
                 continue
-            for s in slots:
+            for i, s in enumerate(positions):
                 scale = tuple(row[s][1] for row in rows)
                 uniform = scale[:1] if len(set(scale)) == 1 else scale
-                terms.append(Scaled(pick(source, [lane[row[s][0]] for row in rows]), uniform))
+                terms.append(Scaled(pick(source, [r[i] for r in lanes]), uniform))
         bias = tuple(combinations[n.name][1] for n in group)
-        bias = (bias[:1] if len(set(bias)) == 1 else bias) if bias[0] else ()
+        bias = () if bias[0] is None else bias[:1] if len(set(bias)) == 1 else bias
         return Linear(name(k), tuple(terms), bias, len(group), group[0])
 
     ops: list[Lanes | Linear] = []
@@ -378,13 +414,14 @@ def reroll(graph: Graph) -> Rerolled:
         )
         ops.append(Lanes(name(k), first.op, args, len(group), first))
 
-    outputs: list[Pick | Const] = []
+    runs: list[Const | tuple[int, list[int]]] = []  # constants, and (kind, lanes) runs
     for out in graph.outputs:
-        last = outputs[-1] if outputs else None
+        last = runs[-1] if runs else None
         if isinstance(out, Const):
-            outputs.append(out)
-        elif isinstance(last, Pick) and last.source == name(kind[out]):
-            outputs[-1] = Pick(last.source, (*last.lanes, lane[out]), last.size)
+            runs.append(out)
+        elif isinstance(last, tuple) and last[0] == kind[out]:
+            last[1].append(lane[out])
         else:
-            outputs.append(pick(kind[out], [lane[out]]))
+            runs.append((kind[out], [lane[out]]))
+    outputs = [r if isinstance(r, Const) else pick(*r) for r in runs]
     return Rerolled(len(members[0]), tuple(ops), tuple(outputs))

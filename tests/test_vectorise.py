@@ -1,5 +1,7 @@
 """Rerolling and the stacked form: one row per variable, repeated lines as array operations."""
 
+import math
+
 import numpy as np
 import pytest
 import sympy
@@ -95,6 +97,53 @@ def test_linear_combinations_keep_what_the_lines_compute_at_special_values(text)
         want = np.stack(scalar(*x))
         got = rerolled(x)
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0, equal_nan=True)
+
+
+def doubling(x, y):
+    """s = s + s, forty times: each line reads the one before twice."""
+    s = x
+    for _ in range(40):
+        s = s + s
+    return sd.sin(s) * y
+
+
+# found by a tester: a hang (doubling), overflowing coefficients, 2x - x at inf, signed zeros
+AGREEMENT = [
+    (doubling, [[1e-12, -3e-13], [2.0, 1.0]]),  # sin(2^40·x): moderate arguments
+    (" + ".join(f"sin(x*1e200*1e200/1e200/1e200 + {k}*y)" for k in range(1, 11)), [[0.5], [1.0]]),
+    (lambda x, y: x / 1e-300 / 1e-10 + y, [[1.0, -0.0], [2.0, 3.0]]),  # (its adjoint: 1e310)
+    (" + ".join(f"({k + 1}*x - {k}*x)*y" for k in range(1, 9)), [[np.inf, 2.0], [1.0, 1.0]]),
+    (" + ".join(f"atan2(x - x, -{k}*y)" for k in range(1, 9)), [[-2.0, 2.0], [1.0, 1.0]]),
+    (" + ".join(f"atan2(0.0 + {k}*x, -y)" for k in range(1, 9)), [[-0.0, 0.0], [1.0, 1.0]]),
+]
+
+
+@pytest.mark.parametrize(("function", "x"), AGREEMENT)
+def test_the_rerolled_program_computes_what_the_lines_compute(function, x):
+    """The same numbers, the same NaN and infinities, the same signs of zero (a sum in another
+    order leaves a few ulps of its terms where they cancel; a matrix product sums from +0)."""
+    graph = sd.trace(function, wrt=["x", "y"])
+    try:
+        programs = [graph, sd.adjoint_program(graph)]
+    except sd.DomainError:  # a derivative constant that is not finite: refused, typed
+        programs = [graph]
+    for program in programs:
+        rerolled = numeric._load(numeric._stacked_source(program, "numpy", "f"), "numpy")
+        lines = numeric._load(numeric.to_source(program, "numpy"), "numpy")
+        with np.errstate(all="ignore"):
+            got, want = rerolled(np.array(x)), np.stack(lines(*np.array(x)))
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+        zeros = (got == 0) & (want == 0)
+        assert (np.signbit(got) == np.signbit(want))[zeros].all()
+
+
+def test_lines_of_constants_only_become_rows_of_the_batch():
+    """`1^2` and `3 + w` depend on no variable: numbers, made arrays of the batch's shape."""
+    g = sd.grad("log(1 + (1)^2) * (x / (3 + (1)^2)) + y", simplify="none")
+    rerolled = numeric._load(numeric._stacked_source(g._adjoint, "numpy", "f"), "numpy")
+    want = [[math.log(2) / 4] * 3, [1.0] * 3]
+    np.testing.assert_allclose(rerolled(np.zeros((2, 3))), want, rtol=1e-15)
+    assert rerolled(np.zeros(2)).tolist() == pytest.approx([math.log(2) / 4, 1.0], rel=1e-15)
 
 
 def test_a_saturated_layer_has_a_gradient_of_exactly_zero():
