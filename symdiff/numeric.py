@@ -113,6 +113,11 @@ def _rows(value, like, count: int):
     return _fresh(column.astype(np.result_type(column.dtype, like.dtype)), (count, *like.shape[1:]))
 
 
+def _join(parts: list, out: np.ndarray | None = None):
+    """The outputs' rows as one array, written into `out` where given (dask takes no `out`)."""
+    return np.concatenate(parts) if out is None else np.concatenate(parts, out=out)
+
+
 def _combine(matrix: np.ndarray, rows):
     """A matrix (lanes x rows) times rows of shape (rows, ...): shape (lanes, ...), in the
     rows' precision (dask dispatches `tensordot` lazily)."""
@@ -260,7 +265,8 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
             np,
             {"erf": _numpy_erf(), "shape": _common_shape, "broadcast": _broadcast_to,
              "fresh": _fresh, "no_buffers": _NoBuffers(), "as_float": _as_float,
-             "constant": np.array, "column": _column, "combine": _combine, "rows": _rows},
+             "constant": np.array, "column": _column, "combine": _combine, "rows": _rows,
+             "join": _join},
         )  # fmt: skip
     if backend == "jax":
         try:
@@ -293,7 +299,7 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
 
         special = {"erf": erf, "shape": shape, "broadcast": jnp.broadcast_to, "fresh": fresh,
                    "as_float": as_float, "take": take, "constant": np.array, "column": column,
-                   "combine": combine, "rows": rows}  # fmt: skip
+                   "combine": combine, "rows": rows, "join": jnp.concatenate}  # fmt: skip
         return _namespace(jnp, special)
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -452,7 +458,13 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
     """
     program = program or reroll(graph)
     notes = dict(graph.notes)
-    lines = [f"def {name}(X):", _docstring(graph, f"{backend}, stacked"), "    v0 = m.as_float(X)"]
+    # numpy writes the outputs into `out` where given: the rows of a chunk of the result
+    signature = "X, out=None" if backend == "numpy" else "X"
+    lines = [
+        f"def {name}({signature}):",
+        _docstring(graph, f"{backend}, stacked"),
+        "    v0 = m.as_float(X)",
+    ]
     constants: list[str] = []
     for op in program.ops:
         if isinstance(op, Linear):
@@ -471,10 +483,17 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
         for p in program.outputs
     ]
     first = program.outputs[0] if program.outputs else None
+    joined = f"[{', '.join(parts) or 'v0[0:0]'}]"
     if len(parts) == 1 and isinstance(first, Pick) and first.source != "v0":
-        lines.append(f"    return {parts[0]}")  # (a pick of v0 would be a view of the input)
+        # (a pick of v0 would be a view of the input)
+        only = (
+            parts[0]
+            if backend != "numpy"
+            else f"{parts[0]} if out is None else m.join({joined}, out)"
+        )
+        lines.append(f"    return {only}")
     else:
-        lines.append(f"    return m.concatenate([{', '.join(parts) or 'v0[0:0]'}])")
+        lines.append(f"    return m.join({joined}{', out' if backend == 'numpy' else ''})")
     if constants:
         lines += ["", "", "# the coefficients of the linear combinations", *constants]
     return "\n".join(lines)
@@ -930,20 +949,14 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
     source = _stacked_source(graph, "numpy", "f", program)
     function = _load(source, "numpy")
     outputs = len(graph.outputs)
-    elementwise = [
-        op.size
-        for op in program.ops
-        if not (isinstance(op, Linear) and all(isinstance(t, Mixed) for t in op.terms))
-    ]
-    chunk = max(256, CHUNK * 8 // max([1, *elementwise]))
+    chunk = max(256, CHUNK * 8 // max(1, program.widest))
 
     def in_chunks(rows: Callable[[int, int], np.ndarray], size: int) -> np.ndarray:
-        out = None
-        for start in range(0, size, chunk):
-            part = function(rows(start, min(start + chunk, size)))
-            if out is None:
-                out = np.empty((outputs, size), dtype=part.dtype)
-            out[:, start : start + chunk] = part
+        first = function(rows(0, chunk))  # its dtype is the result's
+        out = np.empty((outputs, size), dtype=first.dtype)
+        out[:, :chunk] = first
+        for start in range(chunk, size, chunk):
+            function(rows(start, min(start + chunk, size)), out[:, start : start + chunk])
         return out
 
     def run(x: object) -> object:
