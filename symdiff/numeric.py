@@ -612,8 +612,9 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
 def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     """The numba kernel for a rerolled program: array operations over blocks of points.
 
-    `f(_lo, _hi, X, OUT)` computes the points `_lo.._hi` of `X` (one row per variable) into
-    `OUT` (one row per output), `NUMBA_BLOCK` points at a time: for each operation, a loop over
+    `f(_lo, _hi, X, OUT, *constants)` computes the points `_lo.._hi` of `X` (one row per
+    variable) into `OUT` (one row per output), `NUMBA_BLOCK` points at a time, given the
+    constant arrays the source defines after the function, in order: for each operation, a loop over
     its lanes and, inside, over the block's points, which LLVM vectorises. Lanes are picked by
     `start + step·lane` where the picks form a slice, else from a constant index array.
     """
@@ -639,7 +640,7 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
 
     block = NUMBA_BLOCK
     notes = dict(graph.notes)
-    head = [f"def {name}(_lo, _hi, X, OUT):", _docstring(graph, "numba, rerolled")]
+    head = [_docstring(graph, "numba, rerolled")]
     body = [
         f"    for _s in range(_lo, _hi, {block}):  # a block of points: every array operation",
         f"        _e = min(_s + {block}, _hi) - _s",
@@ -701,7 +702,10 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             f"            OUT[{first} + _l, _s:_s + _e] = {row(part, f'O{j}')}",
         ]
         first += len(part.lanes)
-    lines = head + body
+    # the constants are arguments: as globals numba would freeze them into the code, where LLVM
+    # unrolls loops over them (30 s to compile a tanh layer at n = 1000, against 3 s)
+    labels = [c.split(" = ")[0] for c in constants]
+    lines = [f"def {name}({', '.join(['_lo', '_hi', 'X', 'OUT', *labels])}):", *head, *body]
     if constants:
         lines += ["", "", "# the lanes each operation picks, and its coefficients", *constants]
     return "\n".join(lines)
@@ -1151,27 +1155,33 @@ def _numba_kernel(source: str, inputs: int, outputs: int) -> Callable[..., None]
 
 
 @functools.lru_cache(maxsize=16)
-def _numba_block_kernel(source: str) -> Callable[..., None]:
-    """The rerolled kernel compiled now, for its one signature (see `_numba_kernel`)."""
+def _numba_block_kernel(source: str) -> tuple[Callable[..., None], tuple[np.ndarray, ...]]:
+    """The rerolled kernel compiled now, for its one signature (see `_numba_kernel`), and the
+    constant arrays it takes after `OUT`."""
     numba = _numba()
+    function = _load(source, "numba")
+    names = function.__code__.co_varnames[4 : function.__code__.co_argcount]
+    constants = tuple(function.__globals__[name] for name in names)
     rows = numba.types.Array(numba.float64, 2, "C", readonly=True)
-    signature = numba.void(numba.int64, numba.int64, rows, numba.float64[:, ::1])
+    signature = numba.void(
+        numba.int64, numba.int64, rows, numba.float64[:, ::1], *map(numba.typeof, constants)
+    )
     options = {"nogil": True, "error_model": "numpy"}
     if _noalias_compiler() is not None:
         options["pipeline_class"] = _noalias_compiler()
-    return numba.njit(signature, **options)(_load(source, "numba"))
+    return numba.njit(signature, **options)(function), constants
 
 
 def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np.ndarray]:
     """The rerolled numba kernel as a function of the stacked variables, float64 (n, points)
     -> (outputs, points), large batches on several threads."""
-    kernel = _numba_block_kernel(_numba_rerolled_source(graph, "f", program))
+    kernel, constants = _numba_block_kernel(_numba_rerolled_source(graph, "f", program))
     work = sum(op.size for op in program.ops)  # array elements computed per point
 
     def run(x: np.ndarray) -> np.ndarray:
         x = np.require(x, np.float64, ["C"])
         out = np.empty((len(graph.outputs), x.shape[1]))
-        _in_parallel(work, x.shape[1], lambda start, stop: kernel(start, stop, x, out))
+        _in_parallel(work, x.shape[1], lambda start, stop: kernel(start, stop, x, out, *constants))
         return out
 
     return run
