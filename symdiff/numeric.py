@@ -39,7 +39,7 @@ import sympy
 from .errors import SymdiffError
 from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
-from .vectorise import Linear, Mixed, Pick, Rerolled, Scaled, reroll
+from .vectorise import Linear, Mixed, Pick, Rerolled, reroll
 
 BACKENDS = ("numpy", "math", "jax", "numba")
 #: the backends whose stacked form is the rerolled program (`symdiff.vectorise`)
@@ -655,7 +655,7 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
         ]
         if isinstance(op, Linear):
             # the first term is assigned (as numpy computes it), unless a constant comes first
-            first = isinstance(op.terms[0], Scaled) and not op.bias
+            first = not op.bias  # then the first term's product is assigned, not added to 0.0
             if not first:
                 bias = repr(op.bias[0]) if op.bias else "0.0"
                 if len(op.bias) > 1:
@@ -668,8 +668,14 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
                         f"    for _j in range({len(term.pick.lanes)}):",
                         f"        _c = {weights}[_l, _j]",
                         f"        _r = {row(term.pick, f'I{k}_{j}', '_j')}",
-                        "        for _p in range(_e): _o[_p] += _c * _r[_p]",
                     ]
+                    if first and j == 0:  # (0.0 + -0.0 would be +0.0)
+                        loop += [
+                            "        if _j == 0:",
+                            "            for _p in range(_e): _o[_p] = _c * _r[_p]",
+                            "            continue",
+                        ]
+                    loop.append("        for _p in range(_e): _o[_p] += _c * _r[_p]")
                     continue
                 scale = repr(term.scale[0])
                 if len(term.scale) > 1:
@@ -1001,7 +1007,8 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
     def checked(x: object) -> object:
         """The stacked input as an array (lists become numpy arrays), of the right height."""
-        x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
+        if not (hasattr(x, "shape") and hasattr(x, "dtype")):
+            x = _number_array(x, backend, "biufc")  # a list of numbers; a ragged one is refused
         if not x.shape or x.shape[0] != inputs:
             names = ", ".join(graph.variables)
             raise SymdiffError(
@@ -1017,7 +1024,7 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         def blocks(x: object) -> np.ndarray:
             x = _real_array(checked(x))
-            out = rerolled_kernel(x.reshape(inputs, -1))
+            out = rerolled_kernel(x.reshape(inputs, math.prod(x.shape[1:])))
             return out.reshape((outputs, *x.shape[1:]))
 
         blocks.__source__ = to_source(graph, "numba")
@@ -1028,7 +1035,10 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         def by_rows(x: object) -> np.ndarray:
             x = checked(x)
-            return np.stack(rows(*x)) if outputs else np.empty((0, *x.shape[1:]))
+            if not outputs:
+                return np.empty((0, *x.shape[1:]))
+            # (broadcast: with no variables the outputs are numbers)
+            return np.stack([np.broadcast_to(v, x.shape[1:]) for v in rows(*x)])
 
         by_rows.__source__ = rows.__source__
         return by_rows

@@ -312,6 +312,18 @@ def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
     np.testing.assert_array_equal(stacked(x), stacked(x.copy()))
 
 
+def test_numba_rerolled_edges_found_by_a_tester(monkeypatch):
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)
+    total = compile_graph(sd.trace("x0 + x1 + x2 + x3"), "numba")(-0.0, -0.0, -0.0, -0.0)[0]
+    assert total == 0.0 and math.copysign(1, total) == -1  # -0.0, as the lines add it
+    constants = compile_graph(sd.trace("sin(1) + sin(1) + sin(1)"), "numba", stacked=True)
+    assert constants(np.empty((0, 3))).tolist() == [[3 * math.sin(1)] * 3]  # no variables
+    for backend in ("numba", "numpy"):
+        with pytest.raises(sd.SymdiffError, match="arrays of numbers"):
+            compile_graph(sd.trace("x0*x1 + x2"), backend, stacked=True)([[1, 2], [3], [4]])
+
+
 def test_numba_large_batches_run_on_threads_with_the_same_numbers(monkeypatch):
     numba_or_skip()
     pools = []
