@@ -952,9 +952,9 @@ def _in_chunks(
 def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], object]:
     """The rerolled program for numpy, run a chunk of points at a time: (n, ...) -> (outputs, ...).
 
-    Chunks keep the widest array computed element by element (lanes x chunk) in cache; matrix
-    products do not count (BLAS blocks its own work, and does better on wide chunks). Arrays
-    of other libraries (dask) run whole, lazily.
+    Chunks keep the widest array (lanes x chunk) in cache, and each chunk's outputs are written
+    into the result (`out`), not assembled and copied. Arrays of other libraries (dask) run
+    whole, lazily.
     """
     source = _stacked_source(graph, "numpy", "f", program)
     function = _load(source, "numpy")
