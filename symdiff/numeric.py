@@ -431,13 +431,17 @@ def _pick_code(pick: Pick) -> str:
     return str(pick)
 
 
+def _lines(graph: Graph) -> int:
+    """The lines of the program generated code runs: the nodes some output needs."""
+    return sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
+
+
 def _rerolling_pays(graph: Graph, program: Rerolled) -> bool:
     """Whether rerolling at least halves the number of lines. Below that numpy runs the
     program line by line instead: its chunked workspace beats many small arrays (a chain of
     `sin` and `cos`, which does not reroll, ran 1.8 times slower rerolled).
     """
-    lines = sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
-    return 2 * len(program.ops) <= lines
+    return 2 * len(program.ops) <= _lines(graph)
 
 
 def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | None = None) -> str:
@@ -499,15 +503,19 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
     return "\n".join(lines)
 
 
+def _named_constant(constants: list[str], label: str, values: list) -> str:
+    """Name an array of numbers for generated code: its line, `W4_0 = m.constant([...])`, goes
+    to `constants` (written after the function); the name is returned."""
+    constants.append(f"{label} = m.constant({values!r})")
+    return label
+
+
 def _linear_code(op: Linear, constants: list[str]) -> str:
     """A linear combination as code, appending the coefficient arrays it names to `constants`:
     `c·v2[0:9]` for one coefficient, `m.column(C4_1, v0)·v2` for one per lane, `m.combine(W4_0,
     v2)` (a matrix product over the rows) for a matrix."""
 
-    def constant(label: str, values: object) -> str:
-        constants.append(f"{label} = m.constant({values!r})")
-        return label
-
+    constant = functools.partial(_named_constant, constants)
     parts = []
     if len(op.bias) == 1:
         parts.append(f" + {op.bias[0]!r}")
@@ -602,8 +610,7 @@ NUMBA_BLOCK = 128
 
 def _numba_rerolls(graph: Graph) -> Rerolled | None:
     """The rerolled program the numba backend compiles, or None for the unrolled one."""
-    lines = sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
-    if lines <= NUMBA_UNROLLED_LINES:
+    if _lines(graph) <= NUMBA_UNROLLED_LINES:
         return None
     program = reroll(graph)
     return program if _rerolling_pays(graph, program) else None
@@ -619,10 +626,7 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     `start + step·lane` where the picks form a slice, else from a constant index array.
     """
     constants: list[str] = []
-
-    def constant(label: str, values: list) -> str:
-        constants.append(f"{label} = m.constant({values!r})")
-        return label
+    constant = functools.partial(_named_constant, constants)
 
     def lane_of(pick: Pick, label: str, lane: str = "_l") -> str:
         lanes = pick.lanes
@@ -1001,8 +1005,9 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
 
 def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     """`compile_graph(graph, backend, stacked=True)`: checks the stacked input's height, then
-    runs the rerolled program (numpy: a chunk of points at a time; jax: jitted), or for numba
-    the fused loop over the rows."""
+    runs the rerolled program (numpy: a chunk of points at a time, where rerolling halves the
+    program; jax: jitted; numba: its rerolled kernel, over `NUMBA_UNROLLED_LINES` lines), or
+    else the per-variable function over the rows."""
     inputs, outputs = len(graph.variables), len(graph.outputs)
 
     def checked(x: object) -> object:
@@ -1151,6 +1156,15 @@ def _noalias_compiler() -> type | None:
     return NoAliasCompiler
 
 
+def _numba_options() -> dict:
+    """How kernels compile: releasing the GIL, numpy's float semantics, `noalias` where numba
+    has it."""
+    options: dict = {"nogil": True, "error_model": "numpy"}
+    if _noalias_compiler() is not None:
+        options["pipeline_class"] = _noalias_compiler()
+    return options
+
+
 @functools.lru_cache(maxsize=16)
 def _numba_kernel(source: str, inputs: int, outputs: int) -> Callable[..., None]:
     """The kernel compiled now, for its one signature (so the first call does not compile);
@@ -1158,10 +1172,7 @@ def _numba_kernel(source: str, inputs: int, outputs: int) -> Callable[..., None]
     numba = _numba()
     readonly = numba.types.Array(numba.float64, 1, "C", readonly=True)  # writable ones convert
     signature = numba.void(numba.int64, *[readonly] * inputs, *[numba.float64[::1]] * outputs)
-    options = {"nogil": True, "error_model": "numpy"}
-    if _noalias_compiler() is not None:
-        options["pipeline_class"] = _noalias_compiler()
-    return numba.njit(signature, **options)(_load(source, "numba"))
+    return numba.njit(signature, **_numba_options())(_load(source, "numba"))
 
 
 @functools.lru_cache(maxsize=16)
@@ -1176,10 +1187,7 @@ def _numba_block_kernel(source: str) -> tuple[Callable[..., None], tuple[np.ndar
     signature = numba.void(
         numba.int64, numba.int64, rows, numba.float64[:, ::1], *map(numba.typeof, constants)
     )
-    options = {"nogil": True, "error_model": "numpy"}
-    if _noalias_compiler() is not None:
-        options["pipeline_class"] = _noalias_compiler()
-    return numba.njit(signature, **options)(function), constants
+    return numba.njit(signature, **_numba_options())(function), constants
 
 
 def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np.ndarray]:
@@ -1199,63 +1207,51 @@ def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np
 
 def _numba_function(graph: Graph) -> Callable[..., tuple]:
     """The graph as one fused loop, compiled by numba; called as the numpy backend's function.
+    A program of over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the rerolled kernel
+    (`_numba_stacked`) over the arguments' stack instead.
 
     Arguments are broadcast to their common shape and computed in float64 (integers and
     float32 too); the result is one float64 array of that shape per output, or a numpy scalar
     per output when every argument is a scalar.
     """
     _numba()  # before the cache of kernels: say that numba is missing even after it was there
+    inputs, outputs = len(graph.variables), len(graph.outputs)
     program = _numba_rerolls(graph)
     if program is not None:
-        return _numba_rows(graph, program)
-    source = to_source(graph, "numba")
-    inputs, outputs = len(graph.variables), len(graph.outputs)
-    kernel = _numba_kernel(source, inputs, outputs)
-    lines = source.count("\n")
+        stacked = _numba_stacked(graph, program)
+
+        def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
+            return list(stacked(np.stack(flat) if flat else np.empty((0, size))))
+
+    else:
+        source = to_source(graph, "numba")
+        kernel = _numba_kernel(source, inputs, outputs)
+        lines = source.count("\n")  # the work per point
+
+        def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
+            # one block, not one array per output: separate allocations of this size each come
+            # fresh from the OS, and faulting their pages in took longer than the kernel itself
+            results = list(np.empty((outputs, size)))
+
+            def call(start: int, stop: int) -> None:
+                kernel(stop - start, *(a[start:stop] for a in (*flat, *results)))
+
+            _in_parallel(lines, size, call)
+            return results
 
     def run(*args: object) -> tuple:
-        if len(args) != inputs:
-            raise TypeError(f"the function takes {inputs} arguments, not {len(args)}")
+        _check_count(args, inputs)
         arrays = [_real_array(a) for a in args]
         shape = _common_shape_or_error(arrays)
-        size = math.prod(shape)
         flat = [
             np.require(
                 a if a.shape == shape else np.broadcast_to(a, shape), np.float64, ["C", "A"]
             ).reshape(-1)
             for a in arrays
         ]
-        # one block, not one array per output: separate allocations of this size each come
-        # fresh from the OS, and faulting their pages in took longer than the kernel itself
-        results = list(np.empty((outputs, size)))
-
-        def call(start: int, stop: int) -> None:
-            kernel(stop - start, *(a[start:stop] for a in (*flat, *results)))
-
-        _in_parallel(lines, size, call)
-        return tuple(r.reshape(shape)[()] for r in results)
+        return tuple(r.reshape(shape)[()] for r in compute(flat, math.prod(shape)))
 
     run.__doc__ = f"{graph.source} (generated by symdiff, backend numba)."
-    run.__source__ = source
-    return run
-
-
-def _numba_rows(graph: Graph, program: Rerolled) -> Callable[..., tuple]:
-    """The rerolled numba kernel as a function of one array per variable (see
-    `_numba_function`): the arguments are stacked, then the kernel runs over the stack."""
-    stacked = _numba_stacked(graph, program)
-    inputs = len(graph.variables)
-
-    def run(*args: object) -> tuple:
-        _check_count(args, inputs)
-        arrays = [_real_array(a) for a in args]
-        shape = _common_shape_or_error(arrays)
-        rows = np.empty((inputs, math.prod(shape)))
-        for target, a in zip(rows, arrays, strict=True):
-            target[...] = np.broadcast_to(a, shape).reshape(-1)
-        return tuple(r.reshape(shape)[()] for r in stacked(rows))
-
-    run.__doc__ = f"{graph.source} (generated by symdiff, backend numba, rerolled)."
     run.__source__ = to_source(graph, "numba")
     return run
 
