@@ -406,7 +406,7 @@ def reroll(graph: Graph) -> Rerolled:
         slots: dict[int, list[int]] = {}  # kind -> the term positions reading it, in order
         for s, (leaf, _) in enumerate(rows[0]):
             slots.setdefault(kind[leaf], []).append(s)
-        terms: list[Scaled | Mixed] = []
+        placed: list[tuple[int, Scaled | Mixed]] = []  # (the term's first position, term)
         for source, positions in slots.items():
             lanes = [[lane[row[s][0]] for s in positions] for row in rows]
             shared = {frozenset(r) for r in lanes}
@@ -417,12 +417,15 @@ def reroll(graph: Graph) -> Rerolled:
                 weights = [dict(zip(r, (row[s][1] for s in positions), strict=True))
                            for r, row in zip(lanes, rows, strict=True)]  # fmt: skip
                 matrix = tuple(tuple(w[j] for j in columns) for w in weights)
-                terms.append(Mixed(pick(source, columns), matrix))
+                placed.append((positions[0], Mixed(pick(source, columns), matrix)))
                 continue
             for i, s in enumerate(positions):
                 scale = tuple(row[s][1] for row in rows)
                 uniform = scale[:1] if len(set(scale)) == 1 else scale
-                terms.append(Scaled(pick(source, [r[i] for r in lanes]), uniform))
+                placed.append((s, Scaled(pick(source, [r[i] for r in lanes]), uniform)))
+        # the terms add in the line's order (`a + b - c` is not `a - c + b` where a and c are
+        # huge), a matrix product where its first row was
+        terms = [term for _, term in sorted(placed, key=lambda p: p[0])]
         bias = tuple(combinations[n.name][1] for n in group)
         bias = () if bias[0] is None else bias[:1] if len(set(bias)) == 1 else bias
         return Linear(name(k), tuple(terms), bias, len(group), group[0])

@@ -154,6 +154,22 @@ def test_sums_add_in_the_order_the_lines_add_them():
     np.testing.assert_array_equal(got, want)
 
 
+def test_terms_from_different_arrays_add_in_the_lines_order():
+    """`exp(x) + y·y - exp(w)` reads two exps and a product: (e + 1) - e, with e ≈ 1e16, is 2
+    in floating point (e + 1 rounds up to e + 2), as the lines compute it; the exps first
+    would give 1. Found on a GPU run, where the jax stacked form gave 1."""
+    graph = sd.trace("exp(x) + y*y - exp(w)")
+    e = math.log(1e16)
+    (want,) = numeric.compile_graph(graph, "math")(e, 1.0, e)
+    assert want == 2.0  # the line-by-line program, in plain floats
+    rerolled = numeric._load(numeric._stacked_source(graph, "numpy", "f"), "numpy")
+    assert rerolled(np.array([[e], [1.0], [e]]))[0, 0] == want
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    jax.config.update("jax_enable_x64", True)
+    stacked = numeric.compile_graph(graph, "jax", stacked=True)
+    assert float(stacked(np.array([[e], [1.0], [e]]))[0, 0]) == want
+
+
 def test_lines_of_constants_only_become_rows_of_the_batch():
     """`1^2` and `3 + w` depend on no variable: numbers, made arrays of the batch's shape."""
     g = sd.grad("log(1 + (1)^2) * (x / (3 + (1)^2)) + y", simplify="none")
@@ -303,6 +319,29 @@ def test_jax_stacked_equals_numpy_stacked():
     jitted = g.lambdify("jax", stacked=True)
     np.testing.assert_allclose(np.asarray(jitted(x)), g.lambdify(stacked=True)(x), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(jitted(x[:, :2].tolist())), jitted(x)[:, :2], rtol=1e-14)
+
+
+def test_jax_matrix_products_keep_float32_precision():
+    """A dense layer's gradient is two matrix products; in float32 they must give float32's
+    accuracy (a GPU's default, TF32, gives relative errors of 1e-3). Run on a GPU as well."""
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    rng = np.random.default_rng(7)
+    weights = rng.uniform(-1, 1, (6, 40)).round(3)
+
+    def layer(*x):
+        return sum(
+            sd.tanh(sum(float(w) * xi for w, xi in zip(row, x, strict=True))) for row in weights
+        )
+
+    g = sd.grad(layer, wrt=names(40))
+    assert any(
+        isinstance(t, Mixed) for op in reroll(g._adjoint).ops for t in getattr(op, "terms", ())
+    )
+    x = rng.uniform(-0.3, 0.3, (40, 256))
+    got = np.asarray(g.lambdify("jax", stacked=True)(jax.numpy.asarray(x, jax.numpy.float32)))
+    want = g.lambdify(stacked=True)(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5 * np.abs(want).max())
 
 
 def test_lists_and_gradients_without_partials_work_stacked():
