@@ -203,6 +203,16 @@ class Rerolled:
         """The most lanes of any array, the input included."""
         return max([self.inputs, *(op.size for op in self.ops)])
 
+    @property
+    def elementwise(self) -> int:
+        """The lanes of all array operations but matrix products (`Linear` lines of `Mixed`
+        terms alone): the rows a pass over the points reads and writes one by one."""
+        return sum(
+            op.size
+            for op in self.ops
+            if not (isinstance(op, Linear) and all(isinstance(t, Mixed) for t in op.terms))
+        )
+
     def __str__(self) -> str:
         parts = ", ".join(map(str, self.outputs))
         return "\n".join([*map(str, self.ops), f"return {parts}"])
