@@ -83,6 +83,24 @@ class Pick:
             return f"[{lanes[0]}:{stop_text}]" if step == 1 else f"[{lanes[0]}:{stop_text}:{step}]"
         return f"[{lanes},]"  # a gather along the lanes (numpy and JAX alike)
 
+    def runs(self) -> tuple[Pick, ...]:
+        """The lanes as picks that are slices each, in order: `v2[(98, 98, 97, …, 0),]` is
+        `v2[98:99]` then `v2[98::-1]`.
+
+        Example:
+            >>> [str(p) for p in Pick("v2", (4, 4, 3, 2, 6, 8), 9).runs()]
+            ['v2[4:5]', 'v2[4:1:-1]', 'v2[6:9:2]']
+        """
+        runs, start = [], 0
+        while start < len(self.lanes):
+            stop = start + 1
+            if stop < len(self.lanes) and (step := self.lanes[stop] - self.lanes[start]):
+                while stop < len(self.lanes) and self.lanes[stop] - self.lanes[stop - 1] == step:
+                    stop += 1
+            runs.append(Pick(self.source, self.lanes[start:stop], self.size))
+            start = stop
+        return tuple(runs)
+
     def __str__(self) -> str:
         return self.source + self.index
 
