@@ -1,17 +1,21 @@
-"""The jax backend on an accelerator: `python -m benchmarks.gpu [--sizes 10 100] [--points ...]`.
+"""The jax backend on an accelerator: `python -m benchmarks.gpu [--cases ...] [--sizes 10 100]
+[--points ...]`.
 
-For the chained Rosenbrock function at each n and batch size, in float32 and float64, it times
-(best of several, after a warm-up call that compiles):
+For each case (default: the chained Rosenbrock function; also `tanh_layer`), n and batch size,
+in float32 and float64, it times (best of several, after a warm-up call that compiles):
 
 - `jax.grad`: `jax.jit(jax.vmap(jax.grad(f)))` of the vectorised f a JAX user writes;
 - `symdiff`: `Gradient.lambdify("jax")`, symdiff's gradient program jitted, one array per
   variable in and per partial out;
 - `symdiff stacked`: `Gradient.lambdify("jax", stacked=True)`, the same program rerolled into
   array operations over one (n, points) array in and out (`symdiff.vectorise`);
-- `sympy`: SymPy's closed form, `sympy.diff` by every variable, `sympy.lambdify(modules="jax")`,
-  jitted — the baseline the issue measured at 1.7–2.5× slower than `jax.grad` on an H100.
+- `sympy` (Rosenbrock only; SymPy takes minutes for a tanh layer at n = 100): SymPy's closed
+  form, `sympy.diff` by every variable, `sympy.lambdify(modules="jax")`, jitted — the baseline
+  the issue measured at 1.7–2.5× slower than `jax.grad` on an H100.
 
-Every method's gradient is checked against `jax.grad`'s before its time is printed. It runs
+Before its time is printed, every method's gradient is compared with `jax.grad` in float64 on
+the same points: the largest error relative to the largest partial, for `jax.grad` itself and
+the worst of the others (in float32 on a GPU, matrix products in TF32 show up here). It runs
 wherever JAX does; on a CPU it prints the same table for that CPU.
 """
 
@@ -37,24 +41,25 @@ def best_time(fn, repeat: int = 7) -> float:
     return min(times)
 
 
-def methods(n: int) -> dict:
+def methods(case: str, n: int) -> dict:
     """name -> (jitted gradient, the input layout it takes): "batch", the (points, n) array
     `jax.grad` takes and returns; "columns", one array of points per variable; "rows", the
     (n, points) array of the stacked form."""
     import jax
     import jax.numpy as jnp
 
-    grad = sd.grad(lambda *x: CASES["rosenbrock"](x, sd), wrt=names(n))
-    ours = grad.lambdify("jax")
-    xs = sympy.symbols(names(n))
-    f = CASES["rosenbrock"](xs, sympy)
-    theirs = sympy.lambdify(xs, [sympy.diff(f, x) for x in xs], modules="jax")
-    return {
-        "jax.grad": (jax.jit(jax.vmap(jax.grad(jax_version("rosenbrock")))), "batch"),
-        "symdiff": (ours, "columns"),
+    grad = sd.grad(lambda *x: CASES[case](x, sd), wrt=names(n))
+    found = {
+        "jax.grad": (jax.jit(jax.vmap(jax.grad(jax_version(case)))), "batch"),
+        "symdiff": (grad.lambdify("jax"), "columns"),
         "symdiff stacked": (grad.lambdify("jax", stacked=True), "rows"),
-        "sympy": (jax.jit(lambda x: jnp.stack(theirs(*x.T), axis=1)), "batch"),
     }
+    if case == "rosenbrock":
+        xs = sympy.symbols(names(n))
+        f = CASES[case](xs, sympy)
+        theirs = sympy.lambdify(xs, [sympy.diff(f, x) for x in xs], modules="jax")
+        found["sympy"] = (jax.jit(lambda x: jnp.stack(theirs(*x.T), axis=1)), "batch")
+    return found
 
 
 def as_batch(result, layout: str) -> np.ndarray:
@@ -72,6 +77,7 @@ def wait(result) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__)
+    parser.add_argument("--cases", nargs="+", default=["rosenbrock"], choices=CASES)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--points", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
@@ -83,28 +89,38 @@ def main() -> None:
     print(f"symdiff {sd.__version__}, jax {jax.__version__}, device: {device.device_kind}\n")
     names_ = ["jax.grad", "symdiff", "symdiff stacked", "sympy"]
     print(
-        "| n | points | dtype | " + " | ".join(names_) + " | symdiff/jax.grad time "
-        "| symdiff stacked/jax.grad | sympy/jax.grad | max rel. diff |"
+        "| case | n | points | dtype | " + " | ".join(names_) + " | symdiff/jax.grad time "
+        "| symdiff stacked/jax.grad | sympy/jax.grad | error: jax.grad | error: others |"
     )
-    print("|---" * (len(names_) + 7) + "|")
-    for n in args.sizes:
-        fns = methods(n)
-        for points in args.points:
-            for dtype in (jnp.float32, jnp.float64):
-                batch = jax.device_put(jnp.asarray(point(n, points).T, dtype=dtype), device)
-                rows = jax.device_put(batch.T.copy())  # (n, points), contiguous on the device
-                inputs = {"batch": [batch], "rows": [rows], "columns": list(rows)}
-                results, times = {}, {}
-                for name, (fn, layout) in fns.items():
-                    args_ = inputs[layout]
-                    results[name] = as_batch(fn(*args_), layout)  # the first call compiles
-                    times[name] = best_time(lambda fn=fn, a=args_: wait(fn(*a)))
-                ref = results["jax.grad"]
-                diff = max(np.max(np.abs(r - ref)) for r in results.values()) / np.max(np.abs(ref))
-                ms = " | ".join(f"{times[k] * 1e3:.3f} ms" for k in names_)
-                ratios = " | ".join(f"{times[k] / times['jax.grad']:.2f}" for k in names_[1:])
-                print(f"| {n} | {points:,} | {jnp.dtype(dtype).name} | {ms} | {ratios} "
-                      f"| {diff:.1e} |", flush=True)  # fmt: skip
+    print("|---" * (len(names_) + 9) + "|")
+    for case in args.cases:
+        for n in args.sizes:
+            fns = methods(case, n)
+            for points in args.points:
+                x = point(n, points).T  # (points, n)
+                exact = np.asarray(fns["jax.grad"][0](jax.device_put(x, device)))  # float64
+                scale = np.max(np.abs(exact))
+                for dtype in (jnp.float32, jnp.float64):
+                    batch = jax.device_put(jnp.asarray(x, dtype=dtype), device)
+                    rows = jax.device_put(batch.T.copy())  # (n, points), contiguous there
+                    inputs = {"batch": [batch], "rows": [rows], "columns": list(rows)}
+                    errors, times = {}, {}
+                    for name, (fn, layout) in fns.items():
+                        args_ = inputs[layout]
+                        got = as_batch(fn(*args_), layout).astype(np.float64)  # compiles
+                        errors[name] = np.max(np.abs(got - exact)) / scale
+                        times[name] = best_time(lambda fn=fn, a=args_: wait(fn(*a)))
+                    others = max(e for k, e in errors.items() if k != "jax.grad")
+                    ms = " | ".join(
+                        f"{times[k] * 1e3:.3f} ms" if k in times else "n/a" for k in names_
+                    )
+                    ratios = " | ".join(
+                        f"{times[k] / times['jax.grad']:.2f}" if k in times else "n/a"
+                        for k in names_[1:]
+                    )
+                    dt, own = jnp.dtype(dtype).name, errors["jax.grad"]
+                    print(f"| {case} | {n} | {points:,} | {dt} | {ms} | {ratios} | {own:.1e} "
+                          f"| {others:.1e} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
