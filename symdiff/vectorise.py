@@ -30,9 +30,15 @@ leaves, as a dense layer does, the coefficients form a matrix and the line is on
 
 Leaves keep the coefficients the user wrote, zeros included, a leaf that occurs twice stays two
 terms, and a chain of sums adds its terms in the order its lines do, so the rerolled program
-computes what the line-by-line program computes: the same NaN and infinities, and for
-Rosenbrock the same numbers bit for bit (see `_combinations` for what moves by a few units in
-the last place: matrix products and constants). The gradient of Rosenbrock becomes 8 array
+computes what the line-by-line program computes: the same NaN, infinities and signs of zero,
+and for Rosenbrock's gradient the same numbers bit for bit. Except (`_combinations`): constants
+are added first, scalings of scalings are one coefficient, and a line that combines three or
+more rows of one array, in one lane or many, is a matrix product, which adds in BLAS's order
+(Rosenbrock's value, a sum of n - 1 terms, at times differs by an ulp). These move a result by a
+few units in the last place of its largest term, but at the edges of the floating-point range,
+where a partial sum or a scaling overflows or underflows, or infinities of both signs meet, one
+order can give inf, NaN, 0 or a finite number where the other gives another; and a matrix
+product of zeros is +0.0 in numpy and JAX. The gradient of Rosenbrock becomes 8 array
 operations at any n; that of a tanh layer two matrix products and a few elementwise operations.
 
 Example:
@@ -260,8 +266,9 @@ SHARED_TERMS = 16
 
 
 def _sum_of(name: str, user_parts: tuple[tuple[float, Arg], ...]) -> bool:
-    """Whether a linear line adds or subtracts `name` (rather than scaling it)."""
-    return all(c in (1.0, -1.0) for c, a in user_parts if a == name)
+    """Whether a linear line adds `name` (rather than scaling or subtracting it: `c - (a + b)`
+    as `c - a - b` would turn the -0.0 of `-(a + b)`, where a + b cancels, into +0.0)."""
+    return all(c == 1.0 for c, a in user_parts if a == name)
 
 
 class _Unfoldable(Exception):
@@ -293,10 +300,13 @@ def _combinations(graph: Graph) -> tuple[dict[str, Combination], set[str]]:
     their own, since `c·a + c·b` or another order of addition differ where terms cancel (by
     far more than rounding when huge terms cancel exactly); a leaf that occurs twice stays two
     terms (`2·x - x` at x = inf is `inf - inf`, NaN, not `1·inf`); a constant stays even when it
-    is 0 (`0 + (-0.0)` is +0.0). What is not kept: constants of a chain are added first, scalings
-    of scalings are one coefficient (`2·(3·x)` is `6·x`, `x/c` is `x·(1/c)`), and a matrix
-    product (`Mixed`) adds in BLAS's order; each moves a result by a few units in the last
-    place of its terms. Where a folded coefficient or constant would overflow or underflow,
+    is 0 (`0 + (-0.0)` is +0.0); a sum subtracted or negated stays a line (`-(a + b)` is -0.0
+    where a + b cancels, `-a - b` would be +0.0). What is not kept: constants of a chain are
+    added first, scalings of scalings are one coefficient (`2·(3·x)` is `6·x`, `x/c` is
+    `x·(1/c)`, `(x·2)·0.5` is `x` even where `x·2` overflows), and a matrix product (`Mixed`:
+    three or more rows of one array) adds in BLAS's order, from +0.0. Each moves a result by a
+    few units in the last place of its largest term, except at the edges of the range (see the
+    module's docstring). Where a folded coefficient or constant would overflow or underflow,
     nothing is folded.
 
     A folded line is expanded into each use: once, or it has at most `SHARED_TERMS` terms, or

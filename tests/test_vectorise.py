@@ -114,9 +114,11 @@ AGREEMENT = [
     (lambda x, y: x / 1e-300 / 1e-10 + y, [[1.0, -0.0], [2.0, 3.0]]),  # (its adjoint: 1e310)
     (" + ".join(f"({k + 1}*x - {k}*x)*y" for k in range(1, 9)), [[np.inf, 2.0], [1.0, 1.0]]),
     (" + ".join(f"atan2(x - x, -{k}*y)" for k in range(1, 9)), [[-2.0, 2.0], [1.0, 1.0]]),
-    (" + ".join(f"atan2(0.0 + {k}*x, -y)" for k in range(1, 9)), [[-0.0, 0.0], [1.0, 1.0]]),
     # x - y scaled, not 3x - 3y: at 1e16 + 2 and 1e16 that is 6, not 8
     (" + ".join(f"sin({k}*(x - y))" for k in range(3, 9)), [[1e16 + 2, 3.0], [1e16, 3.0]]),
+    # a sum subtracted stays a line: -(x - y) at x = y is -0.0, and -x + y would be +0.0
+    (lambda x, y: -(x - y), [[1.0, 2.0], [1.0, 3.0]]),
+    (lambda x, y: (x - y) * x + (x - y) * -x, [[1.0, 2.0], [5.0, 3.0]]),  # its ∂/∂y: -(x - x)
 ]
 
 
@@ -137,6 +139,18 @@ def test_the_rerolled_program_computes_what_the_lines_compute(function, x):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
         zeros = (got == 0) & (want == 0)
         assert (np.signbit(got) == np.signbit(want))[zeros].all()
+
+
+def test_a_zero_constant_is_kept_where_it_sets_the_sign_of_zero():
+    """`0.0 + k·x` at x = -0.0 is +0.0, so atan2 gives π, not -π. (Only the value: the partial
+    by y sums zeros in a matrix product, which gives +0.0 in numpy, as documented.)"""
+    text = " + ".join(f"atan2(0.0 + {k}*x, -y)" for k in range(1, 9))
+    graph = sd.trace(text, wrt=["x", "y"])
+    x = np.array([[-0.0, 0.0], [1.0, 1.0]])
+    rerolled = numeric._load(numeric._stacked_source(graph, "numpy", "f"), "numpy")
+    lines = numeric._load(numeric.to_source(graph, "numpy"), "numpy")
+    np.testing.assert_array_equal(rerolled(x), np.stack(lines(*x)))
+    assert rerolled(x)[0, 0] == pytest.approx(8 * math.pi)
 
 
 def test_sums_add_in_the_order_the_lines_add_them():
