@@ -156,6 +156,28 @@ def test_jax_backend_agrees_with_math_backend(text):
         assert tuple(float(v[i]) for v in fast) == pytest.approx(scalar(x1[i], x2[i]), rel=1e-12)
 
 
+def test_jax_runs_a_deep_program_in_pieces_with_the_math_backends_numbers():
+    """A chain does not reroll: jax runs it as jitted pieces, handing values from piece to
+    piece; one partial is an input (x12), one a constant (7)."""
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    jax.config.update("jax_enable_x64", True)
+
+    def f(*x):
+        return chain(*x[:10]) + x[10] * x[11] + 7 * x[12]
+
+    graph = sd.grad(f, wrt=[f"x{i}" for i in range(1, 14)])._adjoint
+    assert numeric._lines(graph) > 2 * numeric.JAX_PIECE
+    assert not numeric._rerolling_pays(graph, reroll(graph))
+    x = np.random.default_rng(8).uniform(-1, 1, (13, 30))
+    fast = compile_graph(graph, "jax")(*(jax.numpy.asarray(r) for r in x))
+    scalar = compile_graph(graph, "math")
+    for i in range(30):
+        want = scalar(*x[:, i])
+        assert tuple(float(v[i]) for v in fast) == pytest.approx(want, rel=1e-12, abs=1e-14)
+        assert (float(fast[10][i]), float(fast[12][i])) == (x[11, i], 7.0)
+    assert compile_graph(graph, "jax")(*x[:, 0])[12].shape == ()
+
+
 def test_dask_arrays_stay_lazy_and_agree_with_numpy():
     da = pytest.importorskip("dask.array")  # in the dev extra: always there in CI
     import dask
