@@ -246,8 +246,9 @@ class Gradient(Mapping[str, sympy.Expr]):
     def source(self, backend: str = "numpy", stacked: bool = False) -> str:
         """The Python source `lambdify(backend, stacked)` compiles: one line per step, each
         noting the Wengert line or the reverse step it computes. With `stacked`, one line per
-        array operation of the rerolled program (jax; numpy where rerolling halves the
-        program), else the program that runs over the stacked rows. Where rerolling halves
+        array operation of the rerolled program (numpy where rerolling halves the program, jax
+        unless the program is a long chain that does not reroll), else the program that runs
+        over the stacked rows. Where rerolling halves
         the program, the numpy backend runs the rerolled program for per-variable arguments
         too (their stack), so `source("numpy", stacked=True)` is what computes."""
         return to_source(self._adjoint, backend, "gradient", stacked)
@@ -268,18 +269,19 @@ class Gradient(Mapping[str, sympy.Expr]):
             backend: `"numpy"` (vectorised over arrays; dask arrays stay lazy; where
                 rerolling halves the program, the arguments are stacked and run through the
                 rerolled program, as with `stacked`), `"math"`
-                (plain floats), `"jax"` (jit-compiled; on a GPU where JAX has one; in JAX's
-                default precision, float32 unless `jax_enable_x64` is set) or
+                (plain floats), `"jax"` (jit-compiled, a long program that does not reroll
+                in pieces of 16 lines; on a GPU where JAX has one; in JAX's default
+                precision, float32 unless `jax_enable_x64` is set) or
                 `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
                 CPU cores for large batches; compiling takes seconds for large programs;
                 `pip install 'symdiff[numba]'`).
             stacked: take one array `X` of shape `(n, ...)`, one row per graph variable, and
-                return one array of shape `(partials, ...)`. For jax, and for numpy where it
-                halves the program, the program is then rerolled (`symdiff.vectorise`): its
-                repeated lines run as one array operation each, and its sums with constant
-                weights (a dense layer and its adjoint) as matrix products, which on a GPU is
-                a few fused kernels however many variables there are. Otherwise it runs over
-                the rows.
+                return one array of shape `(partials, ...)`. For numpy where it halves the
+                program, and for jax unless it is a long chain that does not reroll, the
+                program is then rerolled (`symdiff.vectorise`): its repeated lines run as one
+                array operation each, and its sums with constant weights (a dense layer and
+                its adjoint) as matrix products, which on a GPU is a few fused kernels however
+                many variables there are. Otherwise it runs over the rows.
 
         Raises:
             SymdiffError: an unknown backend, or one whose package is not installed.

@@ -383,8 +383,9 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`), or
     for a program over `NUMBA_UNROLLED_LINES` lines that rerolls, array operations over blocks
     of points (see `_numba_rerolled_source`).
-    `stacked` (jax; numpy where `_rerolling_pays`): the rerolled program over one array of
-    the stacked variables (see `_stacked_source`); otherwise the program run over its rows.
+    `stacked` (numpy where `_rerolling_pays`, jax unless `_deep`): the rerolled program over
+    one array of the stacked variables (see `_stacked_source`); otherwise the program run over
+    its rows.
 
     Raises:
         SymdiffError: an unknown backend, or `stacked` for a backend without that form.
@@ -393,7 +394,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if stacked and backend in STACKED:
         program = reroll(graph)
-        if backend == "jax" or _rerolling_pays(graph, program):
+        if not _deep(graph, program) if backend == "jax" else _rerolling_pays(graph, program):
             return _stacked_source(graph, backend, name, program)
     if stacked and backend == "math":
         raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
@@ -797,16 +798,18 @@ def compile_graph(
 ) -> Callable[..., tuple] | Callable[..., object]:
     """A fast function computing the graph's outputs (see `to_source`).
 
-    jit-compiled for jax; for numba, compiled now (seconds for a program of a thousand lines,
-    growing faster than its length) into one loop over the points (see `_numba_function`).
+    jit-compiled for jax (a long program that does not reroll in pieces, `_jax_pieces`); for
+    numba, compiled now (seconds for a program of a thousand lines, growing faster than its
+    length) into one loop over the points (see `_numba_function`).
 
     With `stacked`, the function takes one array `X` whose rows are the graph's variables,
     shape `(n, ...)`, and returns one array whose rows are the outputs, shape `(outputs, ...)`.
     For numpy and jax it runs the rerolled program (`symdiff.vectorise`): repeated lines become
     one array operation each and weighted sums matrix products, so jax compiles a program of
     any repetitive size into a few fused kernels, and numpy makes a few large calls rather than
-    one per line (numpy only where that halves the program). The per-variable numpy function
-    stacks its arguments and runs the rerolled program too, where it halves the program.
+    one per line (numpy only where that halves the program; jax unless `_deep`). The
+    per-variable numpy function stacks its arguments and runs the rerolled program too, where
+    it halves the program.
 
     Raises:
         SymdiffError: an unknown backend, or one whose package is not installed.
@@ -827,8 +830,7 @@ def compile_graph(
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
-        deep = _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, reroll(graph))
-        jitted = _jax_pieces(graph) if deep else _jit(function)
+        jitted = _jax_pieces(graph) if _deep(graph, reroll(graph)) else _jit(function)
         function = _jax_function(jitted, len(graph.variables))
     elif backend == "numpy":
         program = reroll(graph)
@@ -849,6 +851,24 @@ CHUNK = 8192
 JAX_PIECE = 16
 
 
+def _deep(graph: Graph, program: Rerolled) -> bool:
+    """Whether jax runs the program in pieces (`_jax_pieces`): JAX computes on the CPU, and the
+    program is long and rerolling does not halve it (its lines depend on each other rather than
+    repeat side by side). On a GPU, XLA compiles such a program well whole: on an H100 the
+    product and the chain at n = 10-100 ran at 0.3-2.9 times `jax.grad`'s time in one jit, and
+    0.6-12 times in pieces (kernel launches)."""
+    return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program) and _jax_on_cpu()
+
+
+def _jax_on_cpu() -> bool:
+    """Whether JAX is installed and computes on the CPU by default."""
+    try:
+        import jax
+    except ImportError:
+        return False
+    return jax.default_backend() == "cpu"
+
+
 def _jit(function: Callable) -> Callable:
     import jax
 
@@ -863,7 +883,8 @@ def _jax_pieces(graph: Graph) -> Callable[..., tuple]:
     the lines it depends on, copying shared lines into every output's loop, so a 30-step
     `sin`/`cos` chain computed 900 sines and a 100-factor product 9,800 products (its
     gradient ran 5-11 times slower than `jax.grad`, and took a minute to compile). In pieces
-    each line is computed once: 0.6-1.9 times `jax.grad`'s time.
+    each line is computed once: 0.5-1.3 times `jax.grad`'s time at n = 10-100 (2-4.5 at
+    n = 1000, where 600 pieces take a minute to compile).
     """
     args = _safe_names(graph)
     names = {graph.input_of[v]: args[v] for v in graph.variables}
@@ -1086,8 +1107,8 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
 def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     """`compile_graph(graph, backend, stacked=True)`: checks the stacked input's height, then
     runs the rerolled program (numpy: a chunk of points at a time, where rerolling halves the
-    program; jax: jitted; numba: its rerolled kernel, over `NUMBA_UNROLLED_LINES` lines), or
-    else the per-variable function over the rows."""
+    program; jax: jitted, unless `_deep`; numba: its rerolled kernel, over
+    `NUMBA_UNROLLED_LINES` lines), or else the per-variable function over the rows."""
     inputs, outputs = len(graph.variables), len(graph.outputs)
 
     def checked(x: object) -> object:
@@ -1127,7 +1148,18 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         by_rows.__source__ = rows.__source__
         return by_rows
-    if backend == "jax":
+    if backend == "jax" and _deep(graph, program):
+        import jax.numpy as jnp
+
+        rows = compile_graph(graph, backend)  # in pieces, over the rows
+        split, stack = _jit(tuple), _jit(lambda *r: jnp.stack(r))  # one call each, not n
+
+        def run(x: object) -> object:
+            x = checked(x)
+            return stack(*rows(*split(x))) if outputs else jnp.empty((0, *x.shape[1:]))
+
+        source = rows.__source__
+    elif backend == "jax":
         source = _stacked_source(graph, backend, "f", program)
         jitted = _jax_function(_jit(_load(source, backend)), 1)
 

@@ -157,8 +157,8 @@ def test_jax_backend_agrees_with_math_backend(text):
 
 
 def test_jax_runs_a_deep_program_in_pieces_with_the_math_backends_numbers():
-    """A chain does not reroll: jax runs it as jitted pieces, handing values from piece to
-    piece; one partial is an input (x12), one a constant (7)."""
+    """A chain does not reroll: jax on a CPU runs it as jitted pieces, handing values from
+    piece to piece; one partial is an input (x12), one a constant (7)."""
     jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
     jax.config.update("jax_enable_x64", True)
 
@@ -166,8 +166,7 @@ def test_jax_runs_a_deep_program_in_pieces_with_the_math_backends_numbers():
         return chain(*x[:10]) + x[10] * x[11] + 7 * x[12]
 
     graph = sd.grad(f, wrt=[f"x{i}" for i in range(1, 14)])._adjoint
-    assert numeric._lines(graph) > 2 * numeric.JAX_PIECE
-    assert not numeric._rerolling_pays(graph, reroll(graph))
+    assert numeric._deep(graph, reroll(graph)) == (jax.default_backend() == "cpu")
     x = np.random.default_rng(8).uniform(-1, 1, (13, 30))
     fast = compile_graph(graph, "jax")(*(jax.numpy.asarray(r) for r in x))
     scalar = compile_graph(graph, "math")

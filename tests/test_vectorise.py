@@ -335,6 +335,22 @@ def test_jax_stacked_equals_numpy_stacked():
     np.testing.assert_allclose(np.asarray(jitted(x[:, :2].tolist())), jitted(x)[:, :2], rtol=1e-14)
 
 
+def test_jax_stacked_runs_a_chain_in_pieces_over_its_rows():
+    """A chain does not reroll: stacked, jax on a CPU runs its pieces over the rows (one array
+    operation per line would be copied into every output's loop by XLA); on a GPU, the
+    rerolled program in one jit."""
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    jax.config.update("jax_enable_x64", True)
+    g = sd.grad(chain, wrt=names(20))
+    by_rows = g.source("jax", stacked=True).startswith("def gradient(x1, x2,")
+    assert by_rows == (jax.default_backend() == "cpu")
+    x = np.random.default_rng(9).uniform(-1, 1, (20, 2, 3))
+    got = np.asarray(g.lambdify("jax", stacked=True)(x))
+    np.testing.assert_allclose(got, g.lambdify(stacked=True)(x), rtol=1e-12, atol=1e-15)
+    assert got.shape == (20, 2, 3)
+    assert np.asarray(g.lambdify("jax", stacked=True)(x[:, 0, 0])).shape == (20,)
+
+
 def test_jax_matrix_products_keep_float32_precision():
     """A dense layer's gradient is two matrix products; in float32 they must give float32's
     accuracy (a GPU's default, TF32, gives relative errors of 1e-3). Run on a GPU as well."""
