@@ -395,7 +395,10 @@ def test_numba_stacked_runs_the_fused_loop_over_the_rows():
 def test_numpy_runs_by_rows_where_rerolling_does_not_halve_the_program():
     assert "def gradient(X, out=None):" not in sd.grad(chain, wrt=names(5)).source(stacked=True)
     assert "def gradient(X, out=None):" in sd.grad(rosenbrock, wrt=names(5)).source(stacked=True)
-    assert "def gradient(X):" in sd.grad(chain, wrt=names(5)).source("jax", stacked=True)
+    # jax: the rerolled program, except a long chain where JAX computes on a CPU (in pieces)
+    jax_chain = sd.grad(chain, wrt=names(5)).source("jax", stacked=True)
+    assert ("def gradient(X):" in jax_chain) != numeric._jax_on_cpu()
+    assert "def gradient(X):" in sd.grad(rosenbrock, wrt=names(5)).source("jax", stacked=True)
 
 
 def test_gathers_work_on_dask_too():
