@@ -883,7 +883,7 @@ def _jax_pieces(graph: Graph) -> Callable[..., tuple]:
     the lines it depends on, copying shared lines into every output's loop, so a 30-step
     `sin`/`cos` chain computed 900 sines and a 100-factor product 9,800 products (its
     gradient ran 5-11 times slower than `jax.grad`, and took a minute to compile). In pieces
-    each line is computed once: 0.5-1.3 times `jax.grad`'s time at n = 10-100 (2-4.5 at
+    each line is computed once: 0.6-1.7 times `jax.grad`'s time at n = 10-100 (2-4.5 at
     n = 1000, where 600 pieces take a minute to compile).
     """
     args = _safe_names(graph)
