@@ -32,14 +32,15 @@ Leaves keep the coefficients the user wrote, zeros included, a leaf that occurs 
 terms, and a chain of sums adds its terms in the order its lines do, so the rerolled program
 computes what the line-by-line program computes: the same NaN, infinities and signs of zero,
 and for Rosenbrock's gradient the same numbers bit for bit. Except (`_combinations`): constants
-are added first, scalings of scalings are one coefficient, and a line that combines three or
-more rows of one array, in one lane or many, is a matrix product, which adds in BLAS's order
-(Rosenbrock's value, a sum of n - 1 terms, at times differs by an ulp). These move a result by a
-few units in the last place of its largest term, but at the edges of the floating-point range,
-where a partial sum or a scaling overflows or underflows, or infinities of both signs meet, one
-order can give inf, NaN, 0 or a finite number where the other gives another; and a matrix
-product of zeros is +0.0 in numpy and JAX. The gradient of Rosenbrock becomes 8 array
-operations at any n; that of a tanh layer two matrix products and a few elementwise operations.
+are added first, scalings of scalings are one coefficient, and lanes that combine the same rows
+of one array, or one lane that combines more than 16, are a matrix product, which adds in BLAS's
+order (Rosenbrock's value at n = 100, a sum of 99 terms, at times differs by an ulp). These
+move a result by a few units in the last place of its largest term, but at the edges of the
+floating-point range, where a partial sum or a scaling overflows or underflows, or infinities
+of both signs meet, one order can give inf, NaN, 0 or a finite number where the other gives
+another; and a matrix product of zeros is +0.0 in numpy and JAX. The gradient of Rosenbrock
+becomes 8 array operations at any n; that of a tanh layer two matrix products and a few
+elementwise operations.
 
 Example:
     >>> import symdiff as sd
@@ -264,6 +265,10 @@ def _linear_parts(node: Node) -> tuple[tuple[float, Arg], ...] | None:
 #: A sum that several sums contain is folded into each when it has at most this many terms.
 SHARED_TERMS = 16
 
+#: A line of one lane that combines more rows of one array than this is a matrix product (in
+#: BLAS's order); up to this many, its terms add one by one, in the line's order.
+ONE_LANE = 16
+
 
 def _sum_of(name: str, user_parts: tuple[tuple[float, Arg], ...]) -> bool:
     """Whether a linear line adds `name` (rather than scaling or subtracting it: `c - (a + b)`
@@ -304,7 +309,8 @@ def _combinations(graph: Graph) -> tuple[dict[str, Combination], set[str]]:
     where a + b cancels, `-a - b` would be +0.0). What is not kept: constants of a chain are
     added first, scalings of scalings are one coefficient (`2·(3·x)` is `6·x`, `x/c` is
     `x·(1/c)`, `(x·2)·0.5` is `x` even where `x·2` overflows), and a matrix product (`Mixed`:
-    three or more rows of one array) adds in BLAS's order, from +0.0. Each moves a result by a
+    lanes that combine the same rows of one array, or one lane that combines more than
+    `ONE_LANE`) adds in BLAS's order, from +0.0. Each moves a result by a
     few units in the last place of its largest term, except at the edges of the range (see the
     module's docstring). Where a folded coefficient or constant would overflow or underflow,
     nothing is folded.
@@ -449,7 +455,7 @@ def reroll(graph: Graph) -> Rerolled:
             lanes = [[lane[row[s][0]] for s in positions] for row in rows]
             shared = {frozenset(r) for r in lanes}
             distinct = all(len(set(r)) == len(r) for r in lanes)
-            if len(shared) == 1 and distinct and (len(group) > 1 or len(positions) > 2):
+            if len(shared) == 1 and distinct and (len(group) > 1 or len(positions) > ONE_LANE):
                 # every lane combines the same rows: a matrix (lanes x rows) times them
                 columns = sorted(lanes[0])
                 weights = [dict(zip(r, (row[s][1] for s in positions), strict=True))

@@ -141,6 +141,25 @@ def test_the_rerolled_program_computes_what_the_lines_compute(function, x):
         assert (np.signbit(got) == np.signbit(want))[zeros].all()
 
 
+def test_a_short_sum_of_one_lane_adds_in_the_lines_order():
+    """Found by a tester: `z + x + y` was a matrix product W·v0, which added x + y first (1e308
+    where the lines overflow to inf), and `x - y + z - w` gave NaN or inf by the batch's size."""
+    for function, column in [
+        (lambda x, y, z: z + x + y, [1e308, -1e308, 1e308]),
+        (lambda x, y, z, w: x - y + z - w, [np.inf, 1e308, -1e308, 1e308]),
+        (lambda x, y, z: x + y + z, [-0.0, -0.0, -0.0]),
+    ]:
+        graph = sd.trace(function)
+        rerolled = numeric._load(numeric._stacked_source(graph, "numpy", "f"), "numpy")
+        lines = numeric._load(numeric.to_source(graph, "numpy"), "numpy")
+        for points in (1, 2, 50):
+            x = np.repeat(np.array(column)[:, None], points, axis=1)
+            with np.errstate(all="ignore"):
+                got, want = rerolled(x), np.stack(lines(*x))
+            np.testing.assert_array_equal(got, want)
+            assert (np.signbit(got) == np.signbit(want)).all()
+
+
 def test_a_zero_constant_is_kept_where_it_sets_the_sign_of_zero():
     """`0.0 + k·x` at x = -0.0 is +0.0, so atan2 gives π, not -π. (Only the value: the partial
     by y sums zeros in a matrix product, which gives +0.0 in numpy, as documented.)"""
