@@ -637,6 +637,14 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
     return program if _rerolling_pays(graph, program) else None
 
 
+def _numba_added(terms: list[str], assigned: bool, bias: str | None) -> str:
+    """A loop adding scaled terms in order: to `_o` where it holds a value, else to the
+    constant, else from the first product, assigned (0.0 + -0.0 would be +0.0), as numpy
+    computes a linear combination."""
+    before = "_o[_p] + " if assigned else f"{bias} + " if bias else ""
+    return f"    for _p in range(_e): _o[_p] = {before}{' + '.join(terms)}"
+
+
 def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     """The numba kernel for a rerolled program: array operations over blocks of points.
 
@@ -679,38 +687,42 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             f"    _o = {op.name}[_l, :_e]",
         ]
         if isinstance(op, Linear):
-            # the first term is assigned (as numpy computes it), unless a constant comes first
-            first = not op.bias  # then the first term's product is assigned, not added to 0.0
-            if not first:
-                bias = repr(op.bias[0]) if op.bias else "0.0"
-                if len(op.bias) > 1:
-                    bias = f"{constant(f'B{k}', list(op.bias))}[_l]"
-                loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
+            # a run of scaled terms is one loop adding them in order: one pass over the block,
+            # not one per term, and fewer loops for LLVM to compile
+            bias = repr(op.bias[0]) if len(op.bias) == 1 else None
+            if len(op.bias) > 1:
+                bias = f"{constant(f'B{k}', list(op.bias))}[_l]"
+            assigned, run = False, []
             for j, term in enumerate(op.terms):
                 if isinstance(term, Mixed):
+                    if run:
+                        loop.append(_numba_added(run, assigned, bias))
+                        assigned, run = True, []
+                    if bias and not assigned:
+                        loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
+                        assigned = True
                     weights = constant(f"W{k}_{j}", [list(r) for r in term.matrix])
                     loop += [
                         f"    for _j in range({len(term.pick.lanes)}):",
                         f"        _c = {weights}[_l, _j]",
                         f"        _r = {row(term.pick, f'I{k}_{j}', '_j')}",
                     ]
-                    if first and j == 0:  # (0.0 + -0.0 would be +0.0)
+                    if not assigned:  # (0.0 + -0.0 would be +0.0)
                         loop += [
                             "        if _j == 0:",
                             "            for _p in range(_e): _o[_p] = _c * _r[_p]",
                             "            continue",
                         ]
                     loop.append("        for _p in range(_e): _o[_p] += _c * _r[_p]")
+                    assigned = True
                     continue
                 scale = repr(term.scale[0])
                 if len(term.scale) > 1:
                     scale = f"{constant(f'C{k}_{j}', list(term.scale))}[_l]"
-                update = "=" if first and j == 0 else "+="
-                loop += [
-                    f"    _c = {scale}",
-                    f"    _r = {row(term.pick, f'I{k}_{j}')}",
-                    f"    for _p in range(_e): _o[_p] {update} _c * _r[_p]",
-                ]
+                loop += [f"    _c{j} = {scale}", f"    _r{j} = {row(term.pick, f'I{k}_{j}')}"]
+                run.append(f"_c{j} * _r{j}[_p]")
+            if run:
+                loop.append(_numba_added(run, assigned, bias))
         else:
             code = []
             for j, a in enumerate(op.args):
