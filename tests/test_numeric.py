@@ -328,6 +328,9 @@ def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
     np.testing.assert_allclose(np.stack(fused(*x)), want, rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(stacked(x), want, rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(fused(*x[:, 0, 0]), want[:, 0, 0], rtol=1e-13, atol=1e-12)
+    first = fused(*x)  # the arguments' stack is a buffer kept between calls; results are not
+    fused(*(2 * x))
+    np.testing.assert_allclose(np.stack(first), want, rtol=1e-13, atol=1e-12)
     monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # a batch split across threads
     monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
     np.testing.assert_array_equal(stacked(x), stacked(x.copy()))
