@@ -857,6 +857,9 @@ def compile_graph(
 #: numpy evaluates long batches this many points at a time (see `_in_chunks`).
 CHUNK = 8192
 
+#: numba keeps the stack of per-variable arguments between calls up to this many bytes.
+STACK_KEPT = 1 << 26
+
 
 #: jax runs a program that does not reroll (a chain, a product) as jitted pieces of this
 #: many lines (see `_jax_pieces`).
@@ -1348,11 +1351,13 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         local = threading.local()
 
         def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            # the arguments' stack in a buffer kept between calls: a fresh one comes from the
-            # OS each call, and faulting its pages in tripled the time (Rosenbrock, n = 1000)
+            # the arguments' stack in a buffer kept between calls (up to 64 MB): a fresh one
+            # comes from the OS each call, and faulting its pages in doubled the time
+            # (Rosenbrock at n = 1000 on 2,000 points)
             buffer = getattr(local, "stack", None)
             if buffer is None or buffer.shape != (len(flat), size):
-                local.stack = buffer = np.empty((len(flat), size))
+                buffer = np.empty((len(flat), size))
+                local.stack = buffer if buffer.nbytes <= STACK_KEPT else None
             return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
 
     else:
