@@ -650,9 +650,11 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
 
     `f(_lo, _hi, X, OUT, *constants)` computes the points `_lo.._hi` of `X` (one row per
     variable) into `OUT` (one row per output), `NUMBA_BLOCK` points at a time, given the
-    constant arrays the source defines after the function, in order: for each operation, a loop over
-    its lanes and, inside, over the block's points, which LLVM vectorises. Lanes are picked by
-    `start + step·lane` where the picks form a slice, else from a constant index array.
+    constant arrays the source defines after the function, in order: for each operation, a
+    loop over its lanes and, inside, over the block's points, which LLVM vectorises (a linear
+    line: one loop per matrix product's column, one for each run of scaled terms). Lanes are
+    picked by `start + step·lane` where the picks form a slice, else from a constant index
+    array.
     """
     constants: list[str] = []
     constant = functools.partial(_named_constant, constants)
