@@ -1171,7 +1171,8 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
         import jax.numpy as jnp
 
         rows = compile_graph(graph, backend)  # in pieces, over the rows
-        split, stack = _jit(tuple), _jit(lambda *r: jnp.stack(r))  # one call each, not n
+        # one call each, not n; the input checked and made floating point first, on the host
+        split, stack = _jax_function(_jit(tuple), 1), _jit(lambda *r: jnp.stack(r))
 
         def run(x: object) -> object:
             x = checked(x)

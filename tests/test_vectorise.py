@@ -367,7 +367,13 @@ def test_jax_stacked_runs_a_chain_in_pieces_over_its_rows():
     got = np.asarray(g.lambdify("jax", stacked=True)(x))
     np.testing.assert_allclose(got, g.lambdify(stacked=True)(x), rtol=1e-12, atol=1e-15)
     assert got.shape == (20, 2, 3)
-    assert np.asarray(g.lambdify("jax", stacked=True)(x[:, 0, 0])).shape == (20,)
+    stacked = g.lambdify("jax", stacked=True)
+    assert np.asarray(stacked(x[:, 0, 0])).shape == (20,)
+    # the input checked and made floating point as on every path (found by a reviewer)
+    ints = np.arange(20)[:, None] % 3
+    np.testing.assert_allclose(np.asarray(stacked(ints)), np.asarray(stacked(ints * 1.0)))
+    with pytest.raises(sd.SymdiffError, match="takes numbers"):
+        stacked(np.array([["a"]] * 20))
 
 
 def test_jax_matrix_products_keep_float32_precision():
