@@ -394,7 +394,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if stacked and backend in STACKED:
         program = reroll(graph)
-        if not _deep(graph, program) if backend == "jax" else _rerolling_pays(graph, program):
+        if _stacked_rerolls(graph, backend, program):
             return _stacked_source(graph, backend, name, program)
     if stacked and backend == "math":
         raise SymdiffError("stacked=True is for the array backends (numpy, jax, numba), not math")
@@ -455,6 +455,12 @@ def _pick_code(pick: Pick) -> str:
 def _lines(graph: Graph) -> int:
     """The lines of the program generated code runs: the nodes some output needs."""
     return sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
+
+
+def _stacked_rerolls(graph: Graph, backend: str, program: Rerolled) -> bool:
+    """Whether the stacked form of numpy or jax runs the rerolled program (else the program
+    over the rows): numpy where rerolling halves the program, jax unless it is `_deep`."""
+    return not _deep(graph, program) if backend == "jax" else _rerolling_pays(graph, program)
 
 
 def _rerolling_pays(graph: Graph, program: Rerolled) -> bool:
@@ -1155,7 +1161,7 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
         blocks.__source__ = to_source(graph, "numba")
         return blocks
     program = reroll(graph) if backend in STACKED else None
-    if backend == "numba" or (backend == "numpy" and not _rerolling_pays(graph, program)):
+    if backend == "numba" or (backend == "numpy" and not _stacked_rerolls(graph, backend, program)):
         rows = compile_graph(graph, backend)  # the program line by line, over the rows
 
         def by_rows(x: object) -> np.ndarray:
@@ -1167,7 +1173,7 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         by_rows.__source__ = rows.__source__
         return by_rows
-    if backend == "jax" and _deep(graph, program):
+    if backend == "jax" and not _stacked_rerolls(graph, backend, program):
         import jax.numpy as jnp
 
         rows = compile_graph(graph, backend)  # in pieces, over the rows
