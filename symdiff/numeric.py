@@ -865,7 +865,14 @@ def compile_graph(
 #: numpy evaluates long batches this many points at a time (see `_in_chunks`).
 CHUNK = 8192
 
-#: numba keeps the stack of per-variable arguments between calls up to this many bytes.
+#: The rerolled numpy program's chunks have at least this many points (at n = 1000 its
+#: arrays are 1,000 lanes wide: Rosenbrock's gradient ran 20% faster than with 256), and the
+#: per-variable arguments are stacked at least `STACKED_LEAST` points at a time.
+CHUNK_LEAST = 64
+STACKED_LEAST = 2048
+
+#: The per-variable forms keep the stack of their arguments between calls up to this many
+#: bytes (`_kept`).
 STACK_KEPT = 1 << 26
 
 
@@ -881,6 +888,20 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
     product and the chain at n = 10-100 ran at 0.3-2.9 times `jax.grad`'s time in one jit, and
     0.6-12 times in pieces (kernel launches)."""
     return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program) and _jax_on_cpu()
+
+
+def _kept(local: threading.local, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An empty array, kept in `local` (one thread's) between calls up to `STACK_KEPT` bytes.
+
+    The per-variable forms stack their arguments into such a buffer: a fresh one of megabytes
+    comes from the OS on every call, and faulting its pages in doubled the time (numba,
+    Rosenbrock at n = 1000 on 2,000 points).
+    """
+    buffer = getattr(local, name, None)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = np.empty(shape, dtype)
+        setattr(local, name, buffer if buffer.nbytes <= STACK_KEPT else None)
+    return buffer
 
 
 def _jax_on_cpu() -> bool:
@@ -1089,14 +1110,23 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
     function = _load(source, "numpy")
     outputs = len(graph.outputs)
     widest, elementwise = max(1, program.widest), max(1, program.elementwise)
-    chunk = max(256, CHUNK * 8 // widest, CHUNK * 32 // elementwise)
+    chunk = max(CHUNK_LEAST, CHUNK * 8 // widest, CHUNK * 32 // elementwise)
 
-    def in_chunks(rows: Callable[[int, int], np.ndarray], size: int) -> np.ndarray:
-        first = function(rows(0, chunk))  # its dtype is the result's
-        out = np.empty((outputs, size), dtype=first.dtype)
-        out[:, :chunk] = first
-        for start in range(chunk, size, chunk):
-            function(rows(start, min(start + chunk, size)), out[:, start : start + chunk])
+    def in_chunks(rows: Callable[[int, int], np.ndarray], size: int, block: int) -> np.ndarray:
+        """The outputs over `size` points: `rows(start, stop)` is the stacked input of a block
+        of up to `block` points, computed `chunk` points at a time."""
+        out = None
+        for start in range(0, size, block):
+            x = rows(start, min(start + block, size))
+            for first in range(0, x.shape[1], chunk):
+                part = x[:, first : first + chunk]
+                at = slice(start + first, start + first + part.shape[1])
+                if out is None:  # the first chunk's dtype is the result's
+                    value = function(part)
+                    out = np.empty((outputs, size), dtype=value.dtype)
+                    out[:, at] = value
+                else:
+                    function(part, out[:, at])
         return out
 
     def run(x: object) -> object:
@@ -1107,22 +1137,29 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
         if size <= chunk:
             return function(x)
         flat = x.reshape(x.shape[0], size)
-        return in_chunks(lambda start, stop: flat[:, start:stop], size).reshape((outputs, *batch))
+        return in_chunks(lambda start, stop: flat[:, start:stop], size, size).reshape(
+            (outputs, *batch)
+        )
+
+    local = threading.local()
 
     def run_rows(arrays: list[np.ndarray]) -> tuple:
-        """The same for one array per variable (all of one shape and dtype): each chunk is
-        stacked into one small buffer, never the whole batch."""
+        """The same for one array per variable (all of one shape and dtype): blocks of
+        `STACKED_LEAST` points (or a chunk, where larger) are stacked into a buffer, one at a
+        time (stacking costs a call per argument and block: Rosenbrock at n = 1000 ran 25%
+        faster than stacking chunks of 64 points)."""
         shape = arrays[0].shape
         size = math.prod(shape)
         if size <= chunk:
             return tuple(function(np.stack(arrays)))
         flats = [a.reshape(-1) for a in arrays]
-        buffer = np.empty((len(arrays), chunk), dtype=arrays[0].dtype)
+        block = max(chunk, STACKED_LEAST)
+        buffer = _kept(local, "stack", (len(arrays), min(block, size)), arrays[0].dtype)
 
         def rows(start: int, stop: int) -> np.ndarray:
             return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
 
-        return tuple(in_chunks(rows, size).reshape((outputs, *shape)))
+        return tuple(in_chunks(rows, size, block).reshape((outputs, *shape)))
 
     run.rows = run_rows
     run.__source__ = source
@@ -1360,13 +1397,7 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         local = threading.local()
 
         def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            # the arguments' stack in a buffer kept between calls (up to 64 MB): a fresh one
-            # comes from the OS each call, and faulting its pages in doubled the time
-            # (Rosenbrock at n = 1000 on 2,000 points)
-            buffer = getattr(local, "stack", None)
-            if buffer is None or buffer.shape != (len(flat), size):
-                buffer = np.empty((len(flat), size))
-                local.stack = buffer if buffer.nbytes <= STACK_KEPT else None
+            buffer = _kept(local, "stack", (len(flat), size), np.dtype(np.float64))
             return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
 
     else:
