@@ -159,6 +159,12 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         backend = jax_backend_throughput(partials, n, batch)
         fused = numba_throughput(partials, n, batch)
         stacked = stacked_throughput(partials, n, batch)
+        if theirs is not None:
+            # JAX runs its fused loop on every core: while another process held one of this
+            # machine's two, it took 4.8 ms instead of 0.8 (Rosenbrock, n = 1000) for seconds
+            # at a time, which flattered the ratios. Its better time of two, before and after
+            # the others, is the one compared.
+            theirs = max(theirs, jax_throughput(case_name, n, batch))
         rows.append([
             str(n), str(len(graph)), f"{seconds:.3g}s", str(f_ops), str(g_ops),
             f"{g_ops / f_ops:.2f}", f"{ours:.3g}",
