@@ -872,7 +872,7 @@ CHUNK_LEAST = 64
 STACKED_LEAST = 2048
 
 #: The per-variable forms keep the stack of their arguments between calls up to this many
-#: bytes (`_kept`).
+#: bytes per thread (`_stack_buffer`).
 STACK_KEPT = 1 << 26
 
 
@@ -890,18 +890,24 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
     return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program) and _jax_on_cpu()
 
 
-def _kept(local: threading.local, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An empty array, kept in `local` (one thread's) between calls up to `STACK_KEPT` bytes.
+_stacks = threading.local()
 
-    The per-variable forms stack their arguments into such a buffer: a fresh one of megabytes
-    comes from the OS on every call, and faulting its pages in doubled the time (numba,
-    Rosenbrock at n = 1000 on 2,000 points).
+
+def _stack_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An empty array to stack per-variable arguments into, made from one buffer per thread
+    that is kept between calls (and shared by every function) up to `STACK_KEPT` bytes.
+
+    A fresh array of megabytes comes from the OS on every call, and faulting its pages in
+    doubled the time (numba, Rosenbrock at n = 1000 on 2,000 points). One buffer per thread,
+    not per function: a program that compiles many gradients keeps at most `STACK_KEPT` bytes
+    per thread. The array is only read during the call that asked for it.
     """
-    buffer = getattr(local, name, None)
-    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-        buffer = np.empty(shape, dtype)
-        setattr(local, name, buffer if buffer.nbytes <= STACK_KEPT else None)
-    return buffer
+    size = math.prod(shape) * dtype.itemsize
+    kept = getattr(_stacks, "buffer", None)
+    if kept is None or kept.nbytes < size:
+        kept = np.empty(size, np.uint8)
+        _stacks.buffer = kept if size <= STACK_KEPT else None
+    return kept[:size].view(dtype).reshape(shape)
 
 
 def _jax_on_cpu() -> bool:
@@ -1141,8 +1147,6 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
             (outputs, *batch)
         )
 
-    local = threading.local()
-
     def run_rows(arrays: list[np.ndarray]) -> tuple:
         """The same for one array per variable (all of one shape and dtype): blocks of
         `STACKED_LEAST` points (or a chunk, where larger) are stacked into a buffer, one at a
@@ -1154,7 +1158,7 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
             return tuple(function(np.stack(arrays)))
         flats = [a.reshape(-1) for a in arrays]
         block = max(chunk, STACKED_LEAST)
-        buffer = _kept(local, "stack", (len(arrays), min(block, size)), arrays[0].dtype)
+        buffer = _stack_buffer((len(arrays), min(block, size)), arrays[0].dtype)
 
         def rows(start: int, stop: int) -> np.ndarray:
             return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
@@ -1394,10 +1398,9 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
     program = _numba_rerolls(graph)
     if program is not None:
         stacked = _numba_stacked(graph, program)
-        local = threading.local()
 
         def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            buffer = _kept(local, "stack", (len(flat), size), np.dtype(np.float64))
+            buffer = _stack_buffer((len(flat), size), np.dtype(np.float64))
             return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
 
     else:

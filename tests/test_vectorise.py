@@ -304,7 +304,8 @@ def test_a_large_batch_runs_in_chunks_with_the_same_numbers():
 
 def test_per_variable_arguments_are_stacked_in_blocks_of_several_chunks(monkeypatch):
     """Blocks of 100 points stacked, each run in chunks of 64 and a rest of 36, the last block
-    shorter: every point lands where it belongs, twice in a row (the stack buffer is kept)."""
+    shorter: every point lands where it belongs, twice in a row and with another function
+    stacking its arguments in between (the stack buffer is kept)."""
     monkeypatch.setattr(numeric, "CHUNK", 64)
     monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
     monkeypatch.setattr(numeric, "STACKED_LEAST", 100)
@@ -312,11 +313,19 @@ def test_per_variable_arguments_are_stacked_in_blocks_of_several_chunks(monkeypa
     rows = g.lambdify()
     x = np.random.default_rng(9).uniform(-1, 1, (30, 1_037))
     want = rosenbrock_gradient(x)
-    for _ in range(2):
+    small = sd.grad(rosenbrock, wrt=names(4)).lambdify()
+    for _ in range(2):  # the stack buffer is one per thread, shared by both functions
         np.testing.assert_allclose(np.stack(rows(*x)), want, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(
+            np.stack(small(*x[:4])), rosenbrock_gradient(x[:4]), rtol=1e-12, atol=1e-9
+        )
     np.testing.assert_array_equal(np.stack(rows(*x)), g.lambdify(stacked=True)(x))
     z = x[:, :300] + 0.5j  # the first chunk's dtype is the result's
     np.testing.assert_allclose(np.stack(rows(*z)), rosenbrock_gradient(z), rtol=1e-12)
+    monkeypatch.setattr(numeric._stacks, "buffer", None)
+    monkeypatch.setattr(numeric, "STACK_KEPT", 1000)  # a buffer over the limit is not kept
+    np.testing.assert_allclose(np.stack(rows(*x)), want, rtol=1e-12, atol=1e-9)
+    assert numeric._stacks.buffer is None
 
 
 def test_the_stacked_source_reads_as_array_operations():
