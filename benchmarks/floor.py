@@ -4,7 +4,7 @@ The issue asks the numpy backend to run within 2 times `jax.jit(jax.vmap(jax.gra
 CPU. This prints, for the Rosenbrock function and the tanh layer at n = 10, 100 and 1000 (the
 batches of `python -m benchmarks`), the time of the gradient written out by hand in numpy, the
 way a numpy expert would, against JAX's time measured in the same run, after checking both
-against each other. Rosenbrock's is the fewest array operations we found (nine, on slices),
+against each other. Rosenbrock's is the fewest array operations we found (ten, on slices),
 run a chunk of points at a time into buffers allocated once, so that every operation works in
 cache and nothing is allocated: the best of several chunk sizes is shown. The tanh layer's is
 two matrix products. No generated numpy code makes fewer passes over its arrays than these, so
