@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import keyword
 import math
@@ -29,7 +30,7 @@ import numbers
 import os
 import threading
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from itertools import pairwise
 
@@ -893,21 +894,29 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
 _stacks = threading.local()
 
 
-def _stack_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An empty array to stack per-variable arguments into, made from one buffer per thread
-    that is kept between calls (and shared by every function) up to `STACK_KEPT` bytes.
+@contextlib.contextmanager
+def _stack_buffer(shape: tuple[int, ...], dtype: np.dtype) -> Iterator[np.ndarray]:
+    """An empty array to stack per-variable arguments into, for the length of a `with`, made
+    from one buffer per thread that is kept between calls (and shared by every function) up to
+    `STACK_KEPT` bytes.
 
     A fresh array of megabytes comes from the OS on every call, and faulting its pages in
     doubled the time (numba, Rosenbrock at n = 1000 on 2,000 points). One buffer per thread,
     not per function: a program that compiles many gradients keeps at most `STACK_KEPT` bytes
-    per thread. The array is only read during the call that asked for it.
+    per thread. The buffer is taken out while in use, so a gradient computed in the middle of
+    another in the same thread (from a gc callback or a signal handler) stacks into a buffer
+    of its own rather than over the other's arguments.
     """
     size = math.prod(shape) * dtype.itemsize
     kept = getattr(_stacks, "buffer", None)
+    _stacks.buffer = None
     if kept is None or kept.nbytes < size:
         kept = np.empty(size, np.uint8)
-        _stacks.buffer = kept if size <= STACK_KEPT else None
-    return kept[:size].view(dtype).reshape(shape)
+    try:
+        yield kept[:size].view(dtype).reshape(shape)
+    finally:
+        if kept.nbytes <= STACK_KEPT:
+            _stacks.buffer = kept
 
 
 def _jax_on_cpu() -> bool:
@@ -1158,12 +1167,12 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
             return tuple(function(np.stack(arrays)))
         flats = [a.reshape(-1) for a in arrays]
         block = max(chunk, STACKED_LEAST)
-        buffer = _stack_buffer((len(arrays), min(block, size)), arrays[0].dtype)
+        with _stack_buffer((len(arrays), min(block, size)), arrays[0].dtype) as buffer:
 
-        def rows(start: int, stop: int) -> np.ndarray:
-            return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
+            def rows(start: int, stop: int) -> np.ndarray:
+                return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
 
-        return tuple(in_chunks(rows, size, block).reshape((outputs, *shape)))
+            return tuple(in_chunks(rows, size, block).reshape((outputs, *shape)))
 
     run.rows = run_rows
     run.__source__ = source
@@ -1400,8 +1409,8 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         stacked = _numba_stacked(graph, program)
 
         def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            buffer = _stack_buffer((len(flat), size), np.dtype(np.float64))
-            return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
+            with _stack_buffer((len(flat), size), np.dtype(np.float64)) as buffer:
+                return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
 
     else:
         source = to_source(graph, "numba")

@@ -1,5 +1,6 @@
 """Rerolling and the stacked form: one row per variable, repeated lines as array operations."""
 
+import gc
 import math
 
 import numpy as np
@@ -326,6 +327,37 @@ def test_per_variable_arguments_are_stacked_in_blocks_of_several_chunks(monkeypa
     monkeypatch.setattr(numeric, "STACK_KEPT", 1000)  # a buffer over the limit is not kept
     np.testing.assert_allclose(np.stack(rows(*x)), want, rtol=1e-12, atol=1e-9)
     assert numeric._stacks.buffer is None
+
+
+def test_a_gradient_computed_inside_another_call_leaves_its_stack_alone(monkeypatch):
+    """A gc callback (or a signal handler) that computes a gradient while another one in the
+    same thread is running: each stacks its arguments into a buffer of its own."""
+    monkeypatch.setattr(numeric, "CHUNK", 64)
+    monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
+    monkeypatch.setattr(numeric, "STACKED_LEAST", 100)
+    outer = sd.grad(rosenbrock, wrt=names(30)).lambdify()
+    inner = sd.grad(rosenbrock, wrt=names(30)).lambdify()
+    x = np.random.default_rng(10).uniform(-2, 2, (30, 1_000))
+    y = np.full((30, 300), 7.0)
+    calls, busy = [], []
+
+    def callback(phase, info):
+        if phase == "start" and not busy and len(calls) < 50:
+            busy.append(True)  # (the inner call collects garbage too)
+            calls.append(np.stack(inner(*y)))
+            busy.pop()
+
+    gc.callbacks.append(callback)
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        got = np.stack(outer(*x))
+    finally:
+        gc.callbacks.remove(callback)
+        gc.set_threshold(*threshold)
+    assert len(calls) > 1, "the callback ran during the call"
+    np.testing.assert_allclose(got, rosenbrock_gradient(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(calls[-1], rosenbrock_gradient(y), rtol=1e-12, atol=1e-9)
 
 
 def test_the_stacked_source_reads_as_array_operations():
