@@ -284,7 +284,11 @@ class Gradient(Mapping[str, sympy.Expr]):
                 many variables there are. Otherwise it runs over the rows.
 
         Raises:
-            SymdiffError: an unknown backend, or one whose package is not installed.
+            SymdiffError: an unknown backend, or one whose package is not installed. The
+                function it returns raises `SymdiffError` for input it cannot compute with:
+                not numbers, arguments that do not broadcast, complex numbers for math and
+                numba, and for numpy and jax where a partial is defined for real numbers only
+                (heaviside, in those of abs, max, min and relu).
 
         Example:
             >>> import numpy as np, symdiff as sd

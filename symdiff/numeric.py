@@ -845,9 +845,17 @@ def compile_graph(
         [[6.9093, 0.0], [2.5839, 2.0], [2.0, 0.0]]
     """
     if stacked:
-        return _stacked_function(graph, backend)
+        return _complex_refused(_stacked_function(graph, backend), backend, 1)
     if backend == "numba":
         return _numba_function(graph)
+    function = _per_variable(graph, backend)
+    if backend == "math":
+        return _real_numbers(function, len(graph.variables))
+    return _complex_refused(function, backend, len(graph.variables))
+
+
+def _per_variable(graph: Graph, backend: str) -> Callable[..., tuple]:
+    """`compile_graph(graph, backend)` for numpy, math and jax."""
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
@@ -861,6 +869,47 @@ def compile_graph(
         function = _in_chunks(function, width, len(graph.variables), rerolled)
     function.__source__ = source
     return function
+
+
+def _complex_refused(function: Callable, backend: str, count: int) -> Callable:
+    """`function` (of `count` arguments), raising a `SymdiffError` where complex input meets a
+    function that numpy and JAX define for real numbers only (`heaviside`, which the partials
+    of abs, max, min and relu use) rather than the library's `TypeError`."""
+
+    @functools.wraps(function)
+    def run(*args: object) -> object:
+        try:
+            return function(*args)
+        except TypeError:
+            if len(args) != count or not any(np.iscomplexobj(a) for a in args):
+                raise
+            raise SymdiffError(
+                f"the {backend} backend cannot compute this on complex numbers: it uses a "
+                "function defined for real numbers only (such as heaviside, in the partials "
+                "of abs, max, min and relu); pass real arrays"
+            ) from None
+
+    return run
+
+
+def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., tuple]:
+    """The math backend's `function`, refusing what is not a real number (an array, a complex
+    number, a string) with a `SymdiffError` before computing."""
+
+    @functools.wraps(function)
+    def run(*args: object) -> tuple:
+        _check_count(args, inputs)
+        for a in args:
+            zero_d = isinstance(a, np.ndarray) and a.ndim == 0 and a.dtype.kind in "biuf"
+            if not (isinstance(a, numbers.Real) or zero_d):
+                kind = "complex numbers" if isinstance(a, numbers.Complex) else type(a).__name__
+                raise SymdiffError(
+                    f"the math backend takes real numbers, not {kind}; for arrays or complex "
+                    "numbers use the numpy backend"
+                )
+        return function(*args)
+
+    return run
 
 
 #: numpy evaluates long batches this many points at a time (see `_in_chunks`).

@@ -1,5 +1,7 @@
 """Numeric functions: numpy (vectorised), math, jax and numba backends."""
 
+import fractions
+import importlib.util
 import itertools
 import math
 import sys
@@ -387,6 +389,33 @@ def test_numba_refuses_complex_and_other_array_types():
         f(lazy, lazy)
     with pytest.raises(TypeError, match="takes 2 arguments, not 1"):
         f(1.0)
+
+
+def test_complex_input_where_a_partial_is_real_only_is_a_typed_error():
+    """numpy and JAX define heaviside (the partials of abs, max, min, relu) for real numbers
+    only; the error says so, and complex numbers still work elsewhere."""
+    g = sd.grad("abs(a)*b + max(a, b)")
+    z = np.array([0.3 + 0.2j, 0.5 - 0.1j])
+    backends = ["numpy"] + (["jax"] if importlib.util.find_spec("jax") else [])
+    for backend in backends:
+        with pytest.raises(sd.SymdiffError, match="defined for real numbers only"):
+            g.lambdify(backend)(z, z)
+        with pytest.raises(sd.SymdiffError, match="defined for real numbers only"):
+            g.lambdify(backend, stacked=True)(np.stack([z, z]))
+    with pytest.raises(TypeError, match="takes 2 arguments, not 1"):
+        g.lambdify()(z)
+    d1, d2 = sd.grad("sin(a)*b").lambdify()(z, z)
+    np.testing.assert_allclose(d1, np.cos(z) * z, rtol=1e-15)
+    np.testing.assert_allclose(d2, np.sin(z), rtol=1e-15)
+
+
+def test_the_math_backend_takes_real_numbers_only():
+    f = sd.grad("x1*x2 + sin(x1)").lambdify("math")
+    for bad, kind in ((np.array([1.0, 2.0]), "ndarray"), (1j, "complex numbers"), ("2", "str")):
+        with pytest.raises(sd.SymdiffError, match=f"takes real numbers, not {kind}"):
+            f(bad, 3.0)
+    assert f(np.array(2.0), np.float32(3)) == pytest.approx((3 + math.cos(2), 2.0), rel=1e-15)
+    assert f(True, fractions.Fraction(1, 2)) == pytest.approx((0.5 + math.cos(1), 1.0))
 
 
 def test_numba_missing_says_how_to_install(monkeypatch):
