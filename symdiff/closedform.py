@@ -287,8 +287,10 @@ class Gradient(Mapping[str, sympy.Expr]):
             SymdiffError: an unknown backend, or one whose package is not installed. The
                 function it returns raises `SymdiffError` for input it cannot compute with:
                 not numbers, arguments that do not broadcast, complex numbers for math and
-                numba, and for numpy and jax where a partial is defined for real numbers only
-                (heaviside, in those of abs, max, min and relu).
+                numba, and for numpy and jax where the program uses a function defined for
+                real numbers only (heaviside, in the partials of abs, max, min and relu); for
+                math, also where Python's `math` refuses a value (the log of a negative
+                number, an overflow).
 
         Example:
             >>> import numpy as np, symdiff as sd

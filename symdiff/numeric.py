@@ -833,7 +833,9 @@ def compile_graph(
     it halves the program.
 
     Raises:
-        SymdiffError: an unknown backend, or one whose package is not installed.
+        SymdiffError: an unknown backend, or one whose package is not installed. The
+            function raises it for input it cannot compute with (see
+            `Gradient.lambdify`).
 
     Example:
         >>> import numpy as np, symdiff as sd
@@ -873,20 +875,21 @@ def _per_variable(graph: Graph, backend: str) -> Callable[..., tuple]:
 
 def _complex_refused(function: Callable, backend: str, count: int) -> Callable:
     """`function` (of `count` arguments), raising a `SymdiffError` where complex input meets a
-    function that numpy and JAX define for real numbers only (`heaviside`, which the partials
-    of abs, max, min and relu use) rather than the library's `TypeError`."""
+    function that numpy or JAX define for real numbers only (`heaviside`, which the partials
+    of abs, max, min and relu use; numpy's `logaddexp` in softplus, JAX's `erf`) rather than
+    the library's `TypeError`."""
 
     @functools.wraps(function)
     def run(*args: object) -> object:
         try:
             return function(*args)
-        except TypeError:
+        except TypeError as err:
             if len(args) != count or not any(np.iscomplexobj(a) for a in args):
                 raise
+            said = str(err).split(", ")[0].split(". ")[0]  # (numpy's first clause names it)
             raise SymdiffError(
                 f"the {backend} backend cannot compute this on complex numbers: it uses a "
-                "function defined for real numbers only (such as heaviside, in the partials "
-                "of abs, max, min and relu); pass real arrays"
+                f"function defined for real numbers only ({said}); pass real arrays"
             ) from None
 
     return run
@@ -894,36 +897,59 @@ def _complex_refused(function: Callable, backend: str, count: int) -> Callable:
 
 def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., tuple]:
     """The math backend's `function`, refusing what is not a real number (an array, a complex
-    number, a string) with a `SymdiffError` before computing."""
+    number, a string) before computing, and saying where Python's `math` refuses a value (the
+    log of a negative number, an overflow), each with a `SymdiffError`."""
 
     @functools.wraps(function)
     def run(*args: object) -> tuple:
         _check_count(args, inputs)
         for a in args:
-            zero_d = isinstance(a, np.ndarray) and a.ndim == 0 and a.dtype.kind in "biuf"
-            if not (isinstance(a, numbers.Real) or zero_d):
-                kind = "complex numbers" if isinstance(a, numbers.Complex) else type(a).__name__
-                raise SymdiffError(
-                    f"the math backend takes real numbers, not {kind}; for arrays or complex "
-                    "numbers use the numpy backend"
-                )
-        return function(*args)
+            if isinstance(a, numbers.Real) or _real_scalar(a):
+                continue
+            complex_ = isinstance(a, numbers.Complex) or np.iscomplexobj(a)
+            kind = "complex numbers" if complex_ else f"{type(a).__name__} {a!r:.40}"
+            raise SymdiffError(
+                f"the math backend takes real numbers, not {kind}; for arrays or complex "
+                "numbers use the numpy backend"
+            )
+        # (a Decimal or SymPy's pi as a float: Decimal + float is a TypeError)
+        args = tuple(a if isinstance(a, numbers.Real) else float(a) for a in args)
+        try:
+            return function(*args)
+        except (ValueError, OverflowError) as err:  # math.log(-1), math.exp(1000)
+            raise SymdiffError(
+                f"the math backend cannot compute this at {args!r:.80}: {err} (Python's math "
+                "module raises where numpy gives nan or inf)"
+            ) from None
 
     return run
+
+
+def _real_scalar(value: object) -> bool:
+    """A real number that is not a `numbers.Real`: numpy's 0-d arrays and booleans,
+    `decimal.Decimal`, SymPy's real constants."""
+    if isinstance(value, str | bytes) or np.ndim(value) != 0 or np.iscomplexobj(value):
+        return False
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 #: numpy evaluates long batches this many points at a time (see `_in_chunks`).
 CHUNK = 8192
 
 #: The rerolled numpy program's chunks have at least this many points (at n = 1000 its
-#: arrays are 1,000 lanes wide: Rosenbrock's gradient ran 20% faster than with 256), and the
-#: per-variable arguments are stacked at least `STACKED_LEAST` points at a time.
+#: arrays are 1,000 lanes wide: Rosenbrock's gradient ran 20% faster than with 256).
 CHUNK_LEAST = 64
+
+#: Per-variable arguments are stacked for the rerolled numpy program at least this many points
+#: at a time (stacking costs a call per argument and block).
 STACKED_LEAST = 2048
 
-#: The per-variable forms keep the stack of their arguments between calls up to this many
-#: bytes per thread (`_stack_buffer`).
-STACK_KEPT = 1 << 26
+#: Each thread keeps its buffers (`_thread_buffer`) between calls up to this many bytes each.
+KEPT_BYTES = 1 << 26
 
 
 #: jax runs a program that does not reroll (a chain, a product) as jitted pieces of this
@@ -940,32 +966,36 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
     return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program) and _jax_on_cpu()
 
 
-_stacks = threading.local()
+_kept = threading.local()
 
 
 @contextlib.contextmanager
-def _stack_buffer(shape: tuple[int, ...], dtype: np.dtype) -> Iterator[np.ndarray]:
-    """An empty array to stack per-variable arguments into, for the length of a `with`, made
-    from one buffer per thread that is kept between calls (and shared by every function) up to
-    `STACK_KEPT` bytes.
+def _thread_buffer(name: str, shape: tuple[int, ...], dtype: np.dtype) -> Iterator[np.ndarray]:
+    """An empty array for the length of a `with`, made from this thread's buffer `name` (the
+    stack of per-variable arguments, the line-by-line program's workspace), which is kept
+    between calls, and shared by every function, up to `KEPT_BYTES`.
 
     A fresh array of megabytes comes from the OS on every call, and faulting its pages in
     doubled the time (numba, Rosenbrock at n = 1000 on 2,000 points). One buffer per thread,
-    not per function: a program that compiles many gradients keeps at most `STACK_KEPT` bytes
-    per thread. The buffer is taken out while in use, so a gradient computed in the middle of
-    another in the same thread (from a gc callback or a signal handler) stacks into a buffer
-    of its own rather than over the other's arguments.
+    not per function: a program that compiles many gradients keeps at most `KEPT_BYTES` per
+    thread and name. The buffer is taken out while in use, so a gradient computed in the
+    middle of another in the same thread (from a gc callback or a signal handler) works in a
+    buffer of its own rather than over the other's numbers.
     """
-    size = math.prod(shape) * dtype.itemsize
-    kept = getattr(_stacks, "buffer", None)
-    _stacks.buffer = None
+    size = math.prod(shape) * np.dtype(dtype).itemsize
+    if size > KEPT_BYTES:  # too large to keep: a fresh one, and the kept one stays
+        yield np.empty(shape, dtype)
+        return
+    kept = getattr(_kept, name, None)
+    setattr(_kept, name, None)
     if kept is None or kept.nbytes < size:
         kept = np.empty(size, np.uint8)
     try:
         yield kept[:size].view(dtype).reshape(shape)
     finally:
-        if kept.nbytes <= STACK_KEPT:
-            _stacks.buffer = kept
+        other = getattr(_kept, name, None)  # one that a call in the middle of this one kept
+        if other is None or other.nbytes < kept.nbytes:
+            setattr(_kept, name, kept)
 
 
 def _jax_on_cpu() -> bool:
@@ -1116,13 +1146,6 @@ def _in_chunks(
     reused across chunks and calls, one per thread), so nothing is allocated and the working
     set stays in cache. Arrays of other libraries (dask) are passed through whole.
     """
-    local = threading.local()
-
-    def workspace(dtype) -> np.ndarray:
-        cached = getattr(local, "buffers", None)
-        if cached is None or cached.dtype != dtype:
-            local.buffers = cached = np.empty((max(rows, 1), CHUNK), dtype=dtype)
-        return cached
 
     def run(*args):
         _check_count(args, inputs)
@@ -1146,15 +1169,15 @@ def _in_chunks(
         if size <= CHUNK:
             return function(*arrays)
         flat = [a.reshape(-1) for a in arrays]
-        buffers = workspace(dtype)
         outs: list[np.ndarray] = []
-        for start in range(0, size, CHUNK):
-            stop = min(start + CHUNK, size)
-            part = function(*(a[start:stop] for a in flat), _b=buffers[:, : stop - start])
-            if not outs:
-                outs = [np.empty(size, dtype=np.result_type(p)) for p in part]
-            for out, value in zip(outs, part, strict=True):
-                out[start:stop] = value
+        with _thread_buffer("workspace", (max(rows, 1), CHUNK), dtype) as buffers:
+            for start in range(0, size, CHUNK):
+                stop = min(start + CHUNK, size)
+                part = function(*(a[start:stop] for a in flat), _b=buffers[:, : stop - start])
+                if not outs:
+                    outs = [np.empty(size, dtype=np.result_type(p)) for p in part]
+                for out, value in zip(outs, part, strict=True):
+                    out[start:stop] = value
         return tuple(out.reshape(shape) for out in outs)
 
     run.__doc__ = function.__doc__
@@ -1216,7 +1239,7 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
             return tuple(function(np.stack(arrays)))
         flats = [a.reshape(-1) for a in arrays]
         block = max(chunk, STACKED_LEAST)
-        with _stack_buffer((len(arrays), min(block, size)), arrays[0].dtype) as buffer:
+        with _thread_buffer("stack", (len(arrays), min(block, size)), arrays[0].dtype) as buffer:
 
             def rows(start: int, stop: int) -> np.ndarray:
                 return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
@@ -1335,14 +1358,24 @@ def _in_parallel(work: int, size: int, call: Callable[[int, int], None]) -> None
 
     The kernels release the GIL, so ranges run in parallel. Threads over ranges rather than
     numba's `parallel=True`, which about doubles the compile time of a large program.
+
+    A call made while this thread is handing out ranges (from a gc callback or a signal
+    handler, in the middle of `submit`) runs on this thread alone: the pool's `submit` holds a
+    lock that a second `submit` from the same thread would wait for forever (and so does
+    `_threads`).
     """
     parts = min(_cpus(), size * work // SLICE_WORK)
-    if parts <= 1 or threading.current_thread().name.startswith(_WORKER):  # no pool in pool
+    worker = threading.current_thread().name.startswith(_WORKER)  # no pool in pool
+    if parts <= 1 or worker or getattr(_kept, "parallel", False):
         call(0, size)
         return
     bounds = [size * i // parts for i in range(parts + 1)]
-    pool = _threads()
-    futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
+    _kept.parallel = True
+    try:
+        pool = _threads()
+        futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
+    finally:
+        _kept.parallel = False
     try:
         call(bounds[-2], bounds[-1])  # the calling thread takes the last range
     finally:
@@ -1458,7 +1491,7 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         stacked = _numba_stacked(graph, program)
 
         def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            with _stack_buffer((len(flat), size), np.dtype(np.float64)) as buffer:
+            with _thread_buffer("stack", (len(flat), size), np.dtype(np.float64)) as buffer:
                 return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
 
     else:

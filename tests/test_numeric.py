@@ -1,5 +1,6 @@
 """Numeric functions: numpy (vectorised), math, jax and numba backends."""
 
+import decimal
 import fractions
 import importlib.util
 import itertools
@@ -416,6 +417,10 @@ def test_the_math_backend_takes_real_numbers_only():
             f(bad, 3.0)
     assert f(np.array(2.0), np.float32(3)) == pytest.approx((3 + math.cos(2), 2.0), rel=1e-15)
     assert f(True, fractions.Fraction(1, 2)) == pytest.approx((0.5 + math.cos(1), 1.0))
+    assert f(np.True_, decimal.Decimal("0.5")) == pytest.approx((0.5 + math.cos(1), 1.0))
+    assert f(sympy.pi, 2) == pytest.approx((1.0, math.pi), rel=1e-15)
+    with pytest.raises(sd.SymdiffError, match=r"at \(-1.0, 2.0\): math domain error"):
+        sd.grad("log(x1)*x2").lambdify("math")(-1.0, 2.0)
 
 
 def test_numba_missing_says_how_to_install(monkeypatch):

@@ -310,6 +310,7 @@ def test_per_variable_arguments_are_stacked_in_blocks_of_several_chunks(monkeypa
     monkeypatch.setattr(numeric, "CHUNK", 64)
     monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
     monkeypatch.setattr(numeric, "STACKED_LEAST", 100)
+    monkeypatch.setattr(numeric._kept, "stack", None, raising=False)
     g = sd.grad(rosenbrock, wrt=names(30))
     rows = g.lambdify()
     x = np.random.default_rng(9).uniform(-1, 1, (30, 1_037))
@@ -317,32 +318,55 @@ def test_per_variable_arguments_are_stacked_in_blocks_of_several_chunks(monkeypa
     small = sd.grad(rosenbrock, wrt=names(4)).lambdify()
     for _ in range(2):  # the stack buffer is one per thread, shared by both functions
         np.testing.assert_allclose(np.stack(rows(*x)), want, rtol=1e-12, atol=1e-9)
+        assert numeric._kept.stack.nbytes == 30 * 100 * 8  # kept: a block, not a chunk
         np.testing.assert_allclose(
             np.stack(small(*x[:4])), rosenbrock_gradient(x[:4]), rtol=1e-12, atol=1e-9
         )
     np.testing.assert_array_equal(np.stack(rows(*x)), g.lambdify(stacked=True)(x))
     z = x[:, :300] + 0.5j  # the first chunk's dtype is the result's
     np.testing.assert_allclose(np.stack(rows(*z)), rosenbrock_gradient(z), rtol=1e-12)
-    monkeypatch.setattr(numeric._stacks, "buffer", None)
-    monkeypatch.setattr(numeric, "STACK_KEPT", 1000)  # a buffer over the limit is not kept
+    kept = numeric._kept.stack
+    monkeypatch.setattr(numeric, "KEPT_BYTES", 1000)  # over the limit: a fresh buffer
     np.testing.assert_allclose(np.stack(rows(*x)), want, rtol=1e-12, atol=1e-9)
-    assert numeric._stacks.buffer is None
+    assert numeric._kept.stack is kept  # (and the kept one stays)
 
 
-def test_a_gradient_computed_inside_another_call_leaves_its_stack_alone(monkeypatch):
+def textbook_gradient(x: np.ndarray) -> np.ndarray:
+    """The gradient of `sin(x1)·x2 + cos(x2)·x3 + x1·x3·x4`, which does not reroll."""
+    x1, x2, x3, x4 = x
+    return np.stack([np.cos(x1) * x2 + x3 * x4, np.sin(x1) - np.sin(x2) * x3,
+                     np.cos(x2) + x1 * x4, x1 * x3])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("backend", "function", "n", "gradient"),
+    [
+        ("numpy", rosenbrock, 30, rosenbrock_gradient),  # the stack of the rerolled program
+        ("numpy", "sin(x1)*x2 + cos(x2)*x3 + x1*x3*x4", 4, textbook_gradient),  # workspace
+        ("numba", rosenbrock, 30, rosenbrock_gradient),  # the numba kernel's stack
+    ],
+)
+def test_a_gradient_computed_inside_another_call_leaves_its_buffers_alone(
+    monkeypatch, backend, function, n, gradient
+):
     """A gc callback (or a signal handler) that computes a gradient while another one in the
-    same thread is running: each stacks its arguments into a buffer of its own."""
+    same thread is running: each works in buffers of its own (and numba's, handing out ranges
+    to its threads, does not wait forever for the pool's lock)."""
+    if backend == "numba":
+        pytest.importorskip("numba", reason="the numba backend is optional")
+        monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)  # the rerolled kernel
+        monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # on threads, while Python waits
+        monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
     monkeypatch.setattr(numeric, "CHUNK", 64)
     monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
     monkeypatch.setattr(numeric, "STACKED_LEAST", 100)
-    outer = sd.grad(rosenbrock, wrt=names(30)).lambdify()
-    inner = sd.grad(rosenbrock, wrt=names(30)).lambdify()
-    x = np.random.default_rng(10).uniform(-2, 2, (30, 1_000))
-    y = np.full((30, 300), 7.0)
+    outer = inner = sd.grad(function, wrt=names(n)).lambdify(backend)
+    x = np.random.default_rng(10).uniform(-2, 2, (n, 1_000))
+    y = np.full((n, 300), 7.0)
     calls, busy = [], []
 
     def callback(phase, info):
-        if phase == "start" and not busy and len(calls) < 50:
+        if phase == "start" and not busy and len(calls) < 1000:
             busy.append(True)  # (the inner call collects garbage too)
             calls.append(np.stack(inner(*y)))
             busy.pop()
@@ -356,8 +380,8 @@ def test_a_gradient_computed_inside_another_call_leaves_its_stack_alone(monkeypa
         gc.callbacks.remove(callback)
         gc.set_threshold(*threshold)
     assert len(calls) > 1, "the callback ran during the call"
-    np.testing.assert_allclose(got, rosenbrock_gradient(x), rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(calls[-1], rosenbrock_gradient(y), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got, gradient(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(calls[-1], gradient(y), rtol=1e-12, atol=1e-9)
 
 
 def test_the_stacked_source_reads_as_array_operations():
