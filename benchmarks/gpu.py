@@ -109,7 +109,7 @@ def main() -> None:
                         got = as_batch(fn(*inputs[layout]), layout).astype(np.float64)  # compiles
                         errors[name] = np.max(np.abs(got - exact)) / scale
                     # every method's best of two rounds: on a CPU, JAX uses every core and is
-                    # slowed (up to 10x) while another process holds one
+                    # slowed (several times) while another process holds one
                     for _ in range(2):
                         for name, (fn, layout) in fns.items():
                             t = best_time(lambda fn=fn, a=inputs[layout]: wait(fn(*a)))
