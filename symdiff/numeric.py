@@ -1332,6 +1332,7 @@ SLICE_WORK = 1 << 20
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the pid that made it, the pool)
 _pool_lock = threading.Lock()
+_handing_out = threading.local()  # `now`: this thread is submitting ranges to the pool
 _WORKER = "symdiff-numba"
 
 
@@ -1366,16 +1367,16 @@ def _in_parallel(work: int, size: int, call: Callable[[int, int], None]) -> None
     """
     parts = min(_cpus(), size * work // SLICE_WORK)
     worker = threading.current_thread().name.startswith(_WORKER)  # no pool in pool
-    if parts <= 1 or worker or getattr(_kept, "parallel", False):
+    if parts <= 1 or worker or getattr(_handing_out, "now", False):
         call(0, size)
         return
     bounds = [size * i // parts for i in range(parts + 1)]
-    _kept.parallel = True
+    _handing_out.now = True
     try:
         pool = _threads()
         futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
     finally:
-        _kept.parallel = False
+        _handing_out.now = False
     try:
         call(bounds[-2], bounds[-1])  # the calling thread takes the last range
     finally:
