@@ -2,6 +2,7 @@
 
 import gc
 import math
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import sympy
 
 import symdiff as sd
 from symdiff import numeric
-from symdiff.vectorise import Mixed, Pick, reroll
+from symdiff.vectorise import Joined, Linear, Mixed, Pick, join_fragments, reroll
 
 
 def rosenbrock(*x):
@@ -44,9 +45,10 @@ def test_rosenbrock_rerolls_into_the_same_few_array_operations_at_any_size():
     assert str(large.ops[0]).startswith("v1 = v0[0:99]^2  # 99 × ")
 
 
-def tanh_layer(*x):
-    """Sum of tanh(W·x + b) over 10 units, the weights fixed as in the benchmark."""
-    w = np.round(np.random.default_rng(len(x)).uniform(-1, 1, (10, len(x) + 1)), 3)
+def tanh_layer(*x, decimals=3):
+    """Sum of tanh(W·x + b) over 10 units, the weights fixed as in the benchmark (where they
+    have fewer decimals, more inputs have the same weight in two units)."""
+    w = np.round(np.random.default_rng(len(x)).uniform(-1, 1, (10, len(x) + 1)), decimals)
     units = []
     for j in range(10):
         pre = float(w[j, -1])
@@ -78,6 +80,83 @@ def test_a_tanh_layer_rerolls_into_two_matrix_products_at_any_size(n):
     want = tanh_layer_gradient(x, w)
     np.testing.assert_allclose(g.lambdify(stacked=True)(x), want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.stack(g.lambdify()(*x)), want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_fragments_of_a_layer_join_into_one_line_with_the_same_numbers(monkeypatch):
+    """Weights of one decimal: inputs share a weight between units, and their partials are
+    lines of a few lanes each, one per pattern of shared weights; joined, they are one line
+    that computes exactly what they computed."""
+    n = 40
+    _, w = tanh_layer(*range(n), decimals=1)
+    g = sd.grad(lambda *x: tanh_layer(*x, decimals=1)[0], wrt=names(n))
+    program = reroll(g._adjoint)
+    joined = join_fragments(program)
+    before = {op.name: op for op in program.ops}
+    fragments = [op for op in program.ops if op.name not in {op.name for op in joined.ops}]
+    lines = [op for op in joined.ops if op.name not in before and isinstance(op, Linear)]
+    assert len(fragments) >= 10 and 1 <= len(lines) <= 3  # one line per count of terms
+    assert sum(op.size for op in fragments) == sum(op.size for op in lines)
+    assert {type(op) for op in joined.ops if op.name not in before} == {Joined, Linear}
+    x = np.random.default_rng(8).uniform(-2, 2, (n, 300))
+    want = tanh_layer_gradient(x, w)
+    f = g.lambdify(stacked=True)
+    whole_arrays = re.compile(r"= m\.join\(\[(v\d+, )+v\d+\]\)  # \d+ rows")
+    assert whole_arrays.search(f.__source__)
+    np.testing.assert_allclose(f(x), want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(numeric, "join_fragments", lambda program: program)
+    unjoined = g.lambdify(stacked=True)
+    assert not whole_arrays.search(unjoined.__source__)
+    np.testing.assert_array_equal(f(x), unjoined(x))
+
+
+def test_a_matrix_product_the_outputs_alone_read_is_written_into_the_result(monkeypatch):
+    """The layer's partials are rows of one matrix product, and the other rows (a fragment,
+    a constant): each lands in its place, in one call or chunk by chunk, for numpy and
+    (joined lazily) for dask."""
+    n = 60
+    _, w = tanh_layer(*range(n))
+    g = sd.grad(lambda *v: 2.5 * v[0] + tanh_layer(*v[1:])[0], wrt=["y", *names(n)])
+    f = g.lambdify(stacked=True)
+    product = next(line for line in f.__source__.splitlines() if ", out)  #" in line)
+    assert "m.combine(W" in product and "(in the result's rows)" in product
+    assert "return m.place(v" in f.__source__ and "(0, m.full(" in f.__source__
+
+    def gradient(x):
+        return np.concatenate([np.full((1, x.shape[1]), 2.5), tanh_layer_gradient(x[1:], w)])
+
+    x = np.random.default_rng(12).uniform(-2, 2, (n + 1, 1_000))
+    want = gradient(x)
+    np.testing.assert_allclose(f(x), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.stack(g.lambdify()(*x)), want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(numeric, "CHUNK", 64)
+    monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
+    chunked = g.lambdify(stacked=True)
+    np.testing.assert_allclose(chunked(x), want, rtol=1e-12, atol=1e-12)
+    z = x[:, :200] + 0.25j
+    np.testing.assert_allclose(chunked(z), gradient(z), rtol=1e-12, atol=1e-12)
+    da = pytest.importorskip("dask.array")
+    lazy = f(da.from_array(x, chunks=(n + 1, 250)))
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(scheduler="synchronous"), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 400), (40, 8)])  # wide: multiplied as points x lanes
+def test_combine_multiplies_a_matrix_into_its_place(shape):
+    rng = np.random.default_rng(13)
+    matrix = rng.uniform(-1, 1, shape)
+    rows = rng.uniform(-1, 1, (shape[1], 2, 90))[:, :, ::3]  # a strided batch of 2 x 30
+    want = np.einsum("ij,j...->i...", matrix, rows)
+    np.testing.assert_allclose(numeric._combine(matrix, rows), want, rtol=1e-13)
+    flat = rows.reshape(shape[1], 60)
+    result = np.full((shape[0] + 2, 100), np.nan)
+    into = result[1:-1, 20:80]  # a chunk of the result's rows
+    assert numeric._combine(matrix, flat, into) is into
+    np.testing.assert_allclose(into, want.reshape(shape[0], 60), rtol=1e-13)
+    assert np.isnan(result[0]).all() and np.isnan(result[:, :20]).all()  # nothing else
+    z = rows + 1j
+    np.testing.assert_allclose(
+        numeric._combine(matrix, z), np.einsum("ij,j...->i...", matrix, z), rtol=1e-13
+    )
 
 
 LINEAR = ["0*x + y", "x + y - y", "2*(3*x)/4 - y", "-(x - 2*y) + 1", "x/0.5 + y/3 - (x + y)",
