@@ -1314,21 +1314,37 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
     widest, elementwise = max(1, program.widest), max(1, program.elementwise)
     chunk = max(CHUNK_LEAST, CHUNK * 8 // widest, CHUNK * 32 // elementwise)
 
-    def in_chunks(rows: Callable[[int, int], np.ndarray], size: int, block: int) -> np.ndarray:
-        """The outputs over `size` points: `rows(start, stop)` is the stacked input of a block
-        of up to `block` points, computed `chunk` points at a time."""
+    # BLAS runs a matrix product on every core already: threads of our own over the points
+    # slowed the tanh layer down (at n = 100, 3.7 -> 4.6 ms), and sped Rosenbrock up 1.3-1.6x
+    threaded = not any(isinstance(t, Mixed) for op in program.ops for t in getattr(op, "terms", ()))
+
+    def in_chunks(blocks: Callable[[int, int], Iterator], size: int) -> np.ndarray:
+        """The outputs over `size` points, computed `chunk` points at a time: `blocks(lo, hi)`
+        yields `(start, x)`, the stacked input of the points from `start` on, block by block.
+        The first chunk runs here (its dtype is the result's); the rest in ranges on several
+        threads (numpy lets go of the GIL while it computes), where there is enough work
+        (`_in_parallel`) and the program has no matrix products."""
         out = None
-        for start in range(0, size, block):
-            x = rows(start, min(start + block, size))
-            for first in range(0, x.shape[1], chunk):
-                part = x[:, first : first + chunk]
-                at = slice(start + first, start + first + part.shape[1])
-                if out is None:  # the first chunk's dtype is the result's
-                    value = function(part)
-                    out = np.empty((outputs, size), dtype=value.dtype)
-                    out[:, at] = value
-                else:
-                    function(part, out[:, at])
+
+        def some(lo: int, hi: int) -> None:
+            nonlocal out
+            for start, x in blocks(lo, hi):
+                for first in range(0, x.shape[1], chunk):
+                    part = x[:, first : first + chunk]
+                    at = slice(start + first, start + first + part.shape[1])
+                    if out is None:
+                        value = function(part)
+                        out = np.empty((outputs, size), dtype=value.dtype)
+                        out[:, at] = value
+                    else:
+                        function(part, out[:, at])
+
+        head = min(size, chunk)
+        some(0, head)
+        if threaded:
+            _in_parallel(elementwise, size - head, lambda lo, hi: some(head + lo, head + hi))
+        else:
+            some(head, size)
         return out
 
     def run(x: object) -> object:
@@ -1339,27 +1355,35 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
         if size <= chunk:
             return function(x)
         flat = x.reshape(x.shape[0], size)
-        return in_chunks(lambda start, stop: flat[:, start:stop], size, size).reshape(
-            (outputs, *batch)
-        )
+
+        def blocks(lo: int, hi: int) -> Iterator:
+            yield lo, flat[:, lo:hi]
+
+        return in_chunks(blocks, size).reshape((outputs, *batch))
 
     def run_rows(arrays: list[np.ndarray]) -> tuple:
         """The same for one array per variable (all of one shape and dtype): blocks of
-        `STACKED_LEAST` points (or a chunk, where larger) are stacked into a buffer, one at a
-        time (stacking costs a call per argument and block: Rosenbrock at n = 1000 ran 25%
-        faster than stacking chunks of 64 points)."""
+        `STACKED_LEAST` points (or a chunk, where larger) are stacked into a buffer of the
+        thread's, one at a time (stacking costs a call per argument and block: Rosenbrock at
+        n = 1000 ran 25% faster than stacking chunks of 64 points)."""
         shape = arrays[0].shape
         size = math.prod(shape)
         if size <= chunk:
             return tuple(function(np.stack(arrays)))
         flats = [a.reshape(-1) for a in arrays]
         block = max(chunk, STACKED_LEAST)
-        with _thread_buffer("stack", (len(arrays), min(block, size)), arrays[0].dtype) as buffer:
 
-            def rows(start: int, stop: int) -> np.ndarray:
-                return np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start])
+        def blocks(lo: int, hi: int) -> Iterator:
+            rows = (len(arrays), min(block, hi - lo))
+            with _thread_buffer("stack", rows, arrays[0].dtype) as buffer:  # held till done
+                for start in range(lo, hi, block):
+                    stop = min(start + block, hi)
+                    yield (
+                        start,
+                        np.stack([f[start:stop] for f in flats], out=buffer[:, : stop - start]),
+                    )
 
-            return tuple(in_chunks(rows, size, block).reshape((outputs, *shape)))
+        return tuple(in_chunks(blocks, size).reshape((outputs, *shape)))
 
     run.rows = run_rows
     run.__source__ = source
@@ -1445,14 +1469,15 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     return run
 
 
-#: numba splits a batch across threads in slices of at least this much work, in points times
-#: kernel lines (16,384 points of a 64-line program): less, and a thread costs more than it saves.
+#: numba, and numpy's rerolled program, split a batch across threads in slices of at least this
+#: much work, in points times kernel lines or lanes (16,384 points of a 64-line program): less,
+#: and a thread costs more than it saves.
 SLICE_WORK = 1 << 20
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the pid that made it, the pool)
 _pool_lock = threading.Lock()
 _handing_out = threading.local()  # `now`: this thread is submitting ranges to the pool
-_WORKER = "symdiff-numba"
+_WORKER = "symdiff-worker"
 
 
 def _cpus() -> int:
@@ -1476,8 +1501,10 @@ def _in_parallel(work: int, size: int, call: Callable[[int, int], None]) -> None
     """Run `call(start, stop)` over the points 0..size: on large batches (by `SLICE_WORK`, with
     `work` per point), contiguous ranges on several threads.
 
-    The kernels release the GIL, so ranges run in parallel. Threads over ranges rather than
-    numba's `parallel=True`, which about doubles the compile time of a large program.
+    numba's kernels and numpy's array operations release the GIL, so ranges run in parallel.
+    Threads over ranges rather than numba's `parallel=True`, which about doubles the compile
+    time of a large program. Each range computes under the caller's numpy error settings
+    (`np.errstate`), which are the calling thread's own.
 
     A call made while this thread is handing out ranges (from a gc callback or a signal
     handler, in the middle of `submit`) runs on this thread alone: the pool's `submit` holds a
@@ -1490,10 +1517,16 @@ def _in_parallel(work: int, size: int, call: Callable[[int, int], None]) -> None
         call(0, size)
         return
     bounds = [size * i // parts for i in range(parts + 1)]
+    settings, handler = np.geterr(), np.geterrcall()
+
+    def in_worker(lo: int, hi: int) -> None:
+        with np.errstate(call=handler, **settings):  # the caller's, as if it ran there
+            call(lo, hi)
+
     _handing_out.now = True
     try:
         pool = _threads()
-        futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
+        futures = [pool.submit(in_worker, bounds[i], bounds[i + 1]) for i in range(parts - 1)]
     finally:
         _handing_out.now = False
     try:

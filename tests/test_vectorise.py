@@ -3,6 +3,8 @@
 import gc
 import math
 import re
+import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -442,23 +444,25 @@ def textbook_gradient(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("backend", "function", "n", "gradient"),
+    ("backend", "function", "n", "gradient", "threads"),
     [
-        ("numpy", rosenbrock, 30, rosenbrock_gradient),  # the stack of the rerolled program
-        ("numpy", "sin(x1)*x2 + cos(x2)*x3 + x1*x3*x4", 4, textbook_gradient),  # workspace
-        ("numba", rosenbrock, 30, rosenbrock_gradient),  # the numba kernel's stack
+        ("numpy", rosenbrock, 30, rosenbrock_gradient, 1),  # the stack of the rerolled program
+        ("numpy", rosenbrock, 30, rosenbrock_gradient, 4),  # ... on several threads
+        ("numpy", "sin(x1)*x2 + cos(x2)*x3 + x1*x3*x4", 4, textbook_gradient, 1),  # workspace
+        ("numba", rosenbrock, 30, rosenbrock_gradient, 4),  # the numba kernel's stack
     ],
 )
 def test_a_gradient_computed_inside_another_call_leaves_its_buffers_alone(
-    monkeypatch, backend, function, n, gradient
+    monkeypatch, backend, function, n, gradient, threads
 ):
     """A gc callback (or a signal handler) that computes a gradient while another one in the
-    same thread is running: each works in buffers of its own (and numba's, handing out ranges
-    to its threads, does not wait forever for the pool's lock)."""
+    same thread is running: each works in buffers of its own (and where ranges are handed out
+    to threads, it does not wait forever for the pool's lock)."""
     if backend == "numba":
         pytest.importorskip("numba", reason="the numba backend is optional")
         monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)  # the rerolled kernel
-        monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # on threads, while Python waits
+    if threads > 1:
+        monkeypatch.setattr(numeric, "_cpus", lambda: threads)  # on threads, as Python waits
         monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
     monkeypatch.setattr(numeric, "CHUNK", 64)
     monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
@@ -485,6 +489,42 @@ def test_a_gradient_computed_inside_another_call_leaves_its_buffers_alone(
     assert len(calls) > 1, "the callback ran during the call"
     np.testing.assert_allclose(got, gradient(x), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(calls[-1], gradient(y), rtol=1e-12, atol=1e-9)
+
+
+def test_numpy_runs_chunks_on_several_threads_as_it_would_on_one(monkeypatch):
+    """Ranges of points on three threads, each stacking its own blocks: the numbers are those
+    of one thread, bit for bit (the operations are elementwise), and numpy's error settings
+    are the caller's in every thread."""
+    monkeypatch.setattr(numeric, "CHUNK", 64)
+    monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
+    monkeypatch.setattr(numeric, "STACKED_LEAST", 100)
+    monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
+    g = sd.grad(rosenbrock, wrt=names(30))
+    x = np.random.default_rng(15).uniform(-1, 1, (30, 2_001))
+    rows, stacked = g.lambdify(), g.lambdify(stacked=True)
+    one = stacked(x)
+    np.testing.assert_allclose(one, rosenbrock_gradient(x), rtol=1e-12, atol=1e-9)
+    names_seen = set()
+    in_parallel = numeric._in_parallel
+
+    def spy(work, size, call):
+        def seen(lo, hi):
+            names_seen.add(threading.current_thread().name)
+            call(lo, hi)
+
+        in_parallel(work, size, seen)
+
+    monkeypatch.setattr(numeric, "_in_parallel", spy)
+    monkeypatch.setattr(numeric, "_cpus", lambda: 3)
+    np.testing.assert_array_equal(stacked(x), one)
+    np.testing.assert_array_equal(np.stack(rows(*x)), one)
+    assert len({n for n in names_seen if n.startswith("symdiff-worker")}) >= 2  # and the caller
+    x[5, 300] = 1e200  # in the first range, a pool thread's: x² overflows
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        stacked(x)
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(stacked(x)[5:7, 300]).all()
 
 
 def test_the_stacked_source_reads_as_array_operations():
