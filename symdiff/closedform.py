@@ -268,7 +268,9 @@ class Gradient(Mapping[str, sympy.Expr]):
         Args:
             backend: `"numpy"` (vectorised over arrays; dask arrays stay lazy; where
                 rerolling halves the program, the arguments are stacked and run through the
-                rerolled program, as with `stacked`), `"math"`
+                rerolled program, as with `stacked`, a large batch in ranges of points on
+                every core where that program has no matrix products, which BLAS runs on
+                every core itself), `"math"`
                 (plain floats), `"jax"` (jit-compiled, a long program that does not reroll
                 in pieces of 16 lines; on a GPU where JAX has one; in JAX's default
                 precision, float32 unless `jax_enable_x64` is set) or
