@@ -262,6 +262,13 @@ class Rerolled:
         return "\n".join([*map(str, self.ops), f"return {parts}"])
 
 
+def _uniform(values: tuple[float, ...] | list[float]) -> tuple[float, ...]:
+    """Coefficients per lane, or one for all lanes where they are all the same (-0.0 and 0.0
+    are not: `-0.0·x + -0.0` is -0.0 where `0.0·x + -0.0` is +0.0)."""
+    signed = {(v, math.copysign(1.0, v)) for v in values}
+    return tuple(values[:1] if len(signed) == 1 else values)
+
+
 def _linear_parts(node: Node) -> tuple[tuple[float, Arg], ...] | None:
     """The line as `Σ coefficient·argument` over its own arguments (a constant argument adds
     itself), or None when it is not linear in them: a product or quotient of two nodes, a
@@ -484,13 +491,13 @@ def reroll(graph: Graph) -> Rerolled:
                 continue
             for i, s in enumerate(positions):
                 scale = tuple(row[s][1] for row in rows)
-                uniform = scale[:1] if len(set(scale)) == 1 else scale
+                uniform = _uniform(scale)
                 placed.append((s, Scaled(pick(source, [r[i] for r in lanes]), uniform)))
         # the terms add in the line's order (`a + b - c` is not `a - c + b` where a and c are
         # huge), a matrix product where its first row was
         terms = [term for _, term in sorted(placed, key=lambda p: p[0])]
         bias = tuple(combinations[n.name][1] for n in group)
-        bias = () if bias[0] is None else bias[:1] if len(set(bias)) == 1 else bias
+        bias = () if bias[0] is None else _uniform(bias)
         return Linear(name(k), tuple(terms), bias, len(group), group[0])
 
     ops: list[Lanes | Linear] = []
@@ -571,7 +578,8 @@ def join_fragments(program: Rerolled) -> Rerolled:
     rows_out = [
         (o.source, lane) for o in program.outputs if isinstance(o, Pick) for lane in o.lanes
     ]
-    row = {lane: r for r, lane in reversed(list(enumerate(rows_out)))}  # its first output row
+    # (line, lane) -> the first output row it gives
+    first_row = {key: r for r, key in reversed(list(enumerate(rows_out)))}
     ops = list(program.ops)
     moved: dict[tuple[str, int], tuple[str, int]] = {}  # (line, lane) -> (line, lane) joined
     number = 1 + max([0, *(int(op.name[1:]) for op in ops)])
@@ -587,14 +595,11 @@ def join_fragments(program: Rerolled) -> Rerolled:
         number += 2
         lanes = sorted(
             ((op, lane) for op in group for lane in range(op.size)),
-            key=lambda m: row.get((m[0].name, m[1]), len(rows_out)),
+            key=lambda m: first_row.get((m[0].name, m[1]), len(rows_out)),
         )
 
         def per_lane(values: tuple[float, ...], lane: int) -> float:
             return values[0 if len(values) == 1 else lane]
-
-        def uniform(values: list[float]) -> tuple[float, ...]:
-            return tuple(values[:1] if len(set(values)) == 1 else values)
 
         terms = tuple(
             Scaled(
@@ -604,13 +609,14 @@ def join_fragments(program: Rerolled) -> Rerolled:
                           for op, lane in lanes),
                     size,
                 ),
-                uniform([per_lane(op.terms[j].scale, lane) for op, lane in lanes]),
+                _uniform([per_lane(op.terms[j].scale, lane) for op, lane in lanes]),
             )
             for j in range(len(group[0].terms))
         )  # fmt: skip
-        bias = uniform([per_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
+        bias = _uniform([per_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
         moved.update(((op.name, lane), (name, i)) for i, (op, lane) in enumerate(lanes))
-        ops = [op for op in ops if op not in group]
+        gone = {op.name for op in group}
+        ops = [op for op in ops if op.name not in gone]
         ops += [joined, Linear(name, terms, bias, len(lanes), group[0].example)]
         sizes[name] = len(lanes)
     if not moved:
@@ -619,11 +625,11 @@ def join_fragments(program: Rerolled) -> Rerolled:
     for out in program.outputs:
         if isinstance(out, Pick) and (out.source, 0) in moved:
             into = moved[out.source, 0][0]
-            lanes = tuple(moved[out.source, lane][1] for lane in out.lanes)
+            picked = tuple(moved[out.source, lane][1] for lane in out.lanes)
             last = outputs[-1] if outputs else None
             if isinstance(last, Pick) and last.source == into:  # one pick, not two
-                lanes = last.lanes + lanes
+                picked = last.lanes + picked
                 outputs.pop()
-            out = Pick(into, lanes, sizes[into])
+            out = Pick(into, picked, sizes[into])
         outputs.append(out)
     return Rerolled(program.inputs, tuple(ops), tuple(outputs))
