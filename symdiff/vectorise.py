@@ -534,6 +534,11 @@ def reads(op: Lanes | Linear | Joined) -> tuple[Pick, ...]:
     return tuple(a for a in op.args if isinstance(a, Pick))
 
 
+def _of_lane(values: tuple[float, ...], lane: int) -> float:
+    """A lane's coefficient (or constant), where one may stand for all lanes."""
+    return values[0 if len(values) == 1 else lane]
+
+
 def join_fragments(program: Rerolled) -> Rerolled:
     """The program with the linear lines that differ only in which arrays their terms read
     computed as one: lines of `Scaled` terms alone, as many terms each, all with a constant or
@@ -598,9 +603,6 @@ def join_fragments(program: Rerolled) -> Rerolled:
             key=lambda m: first_row.get((m[0].name, m[1]), len(rows_out)),
         )
 
-        def per_lane(values: tuple[float, ...], lane: int) -> float:
-            return values[0 if len(values) == 1 else lane]
-
         terms = tuple(
             Scaled(
                 Pick(
@@ -609,11 +611,11 @@ def join_fragments(program: Rerolled) -> Rerolled:
                           for op, lane in lanes),
                     size,
                 ),
-                _uniform([per_lane(op.terms[j].scale, lane) for op, lane in lanes]),
+                _uniform([_of_lane(op.terms[j].scale, lane) for op, lane in lanes]),
             )
             for j in range(len(group[0].terms))
         )  # fmt: skip
-        bias = _uniform([per_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
+        bias = _uniform([_of_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
         moved.update(((op.name, lane), (name, i)) for i, (op, lane) in enumerate(lanes))
         gone = {op.name for op in group}
         ops = [op for op in ops if op.name not in gone]

@@ -126,7 +126,10 @@ def test_a_matrix_product_the_outputs_alone_read_is_written_into_the_result(monk
     g = sd.grad(lambda *v: 2.5 * v[0] + tanh_layer(*v[1:])[0], wrt=["y", *names(n)])
     f = g.lambdify(stacked=True)
     product = next(line for line in f.__source__.splitlines() if ", out)  #" in line)
-    assert "m.combine(W" in product and "(in the result's rows)" in product
+    assert (
+        "m.combine_into(W6_0, [(1, 28), (30, 31)], v4, out)" in product
+        and "(in the result's rows)" in product
+    )
     assert "return m.place(v" in f.__source__ and "(0, m.full(" in f.__source__
 
     def gradient(x):
@@ -172,6 +175,65 @@ def test_the_lines_are_compiled_only_when_a_call_runs_them(monkeypatch):
     assert len(loaded) == 3
 
 
+def test_a_product_written_into_the_result_raises_no_flag_the_lines_do_not(monkeypatch):
+    """Zero rows of the product's matrix stand where other outputs go; times an infinity they
+    would raise numpy's invalid flag (0·inf), which the lines never compute (the sum adds
+    in BLAS's order: an ulp apart from the lines). Found by a reviewer."""
+    n = 100
+    text = "a*(" + " + ".join(f"{0.5 + i / 100}*x{i}" for i in range(n)) + ") + 2*b"
+    g = sd.grad(text, wrt=["a", "b"])  # ∂/∂a: a matrix product over the parameters x
+    assert "m.combine_into(" in g.source("numpy", stacked=True)
+    x = np.ones((n + 2, 300))
+    x[5, 7] = np.inf
+    want = np.array([g.lambdify("math")(*x[:, k]) for k in (0, 7)]).T
+    with np.errstate(invalid="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(g.lambdify(stacked=True)(x)[:, [0, 7]], want, rtol=1e-14)
+        np.testing.assert_allclose(np.stack(g.lambdify()(*x))[:, [0, 7]], want, rtol=1e-14)
+        monkeypatch.setattr(numeric, "CHUNK", 64)
+        monkeypatch.setattr(numeric, "CHUNK_LEAST", 64)
+        np.testing.assert_allclose(g.lambdify(stacked=True)(x)[:, [0, 7]], want, rtol=1e-14)
+    assert want[0, 1] == np.inf and want[1, 1] == 2.0
+
+
+def test_subclasses_of_numpy_arrays_get_the_numbers_plain_arrays_get(monkeypatch):
+    """Masked arrays and `np.matrix` multiply by the layer's matrices as they did before
+    `matmul` (found by a reviewer), in one call and chunk by chunk."""
+    n = 20
+    _, w = tanh_layer(*range(n))
+    g = sd.grad(lambda *x: tanh_layer(*x)[0], wrt=names(n))
+    x = np.random.default_rng(16).uniform(-1, 1, (n, 300))
+    want = tanh_layer_gradient(x, w)
+    for chunk in (numeric.CHUNK, 64):
+        monkeypatch.setattr(numeric, "CHUNK", chunk)
+        monkeypatch.setattr(numeric, "CHUNK_LEAST", min(chunk, numeric.CHUNK_LEAST))
+        f = g.lambdify(stacked=True)
+        masked = np.ma.masked_array(x, mask=np.zeros_like(x, bool))
+        np.testing.assert_allclose(f(masked), want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(f(np.asmatrix(x)), want, rtol=1e-12, atol=1e-12)
+
+
+def test_signs_of_zero_survive_lanes_joined_and_coefficients_shared():
+    """`b - 0.0·z` has the partial -0.0 in z, `a + 0.0·y` +0.0 in y: rerolled, joined or
+    not, each keeps its sign, as the math backend computes it (found by a reviewer)."""
+
+    def f(a, b, y, z, x0, x1, x2):
+        return sd.tanh(a + 0.0 * y) + sd.sin(b - 0.0 * z) + rosenbrock(x0, x1, x2)
+
+    def alternating(*v):  # lanes of one line with coefficients +0.0 and -0.0 alternating
+        return sum(
+            sd.tanh(v[i] - 0.0 * v[8 + i] if i % 2 else v[i] + 0.0 * v[8 + i]) for i in range(8)
+        )
+
+    for function, n in ((lambda *v: f(*v), 7), (alternating, 16)):
+        g = sd.grad(function, wrt=names(n))
+        x = np.full((n, 1), 0.3)
+        want = np.signbit(g.lambdify("math")(*x[:, 0]))
+        assert want.any() and not want.all()
+        assert (np.signbit(g.lambdify(stacked=True)(x)[:, 0]) == want).all()
+        assert (np.signbit(np.stack(g.lambdify()(*x))[:, 0]) == want).all()
+
+
 @pytest.mark.parametrize("shape", [(3, 400), (40, 8)])  # wide: multiplied as points x lanes
 def test_combine_multiplies_a_matrix_into_its_place(shape):
     rng = np.random.default_rng(13)
@@ -185,6 +247,9 @@ def test_combine_multiplies_a_matrix_into_its_place(shape):
     assert numeric._combine(matrix, flat, into) is into
     np.testing.assert_allclose(into, want.reshape(shape[0], 60), rtol=1e-13)
     assert np.isnan(result[0]).all() and np.isnan(result[:, :20]).all()  # nothing else
+    into[...] = np.nan
+    assert numeric._combine(matrix, np.ma.masked_array(flat), into) is into  # (by tensordot)
+    np.testing.assert_allclose(into, want.reshape(shape[0], 60), rtol=1e-13)
     z = rows + 1j
     np.testing.assert_allclose(
         numeric._combine(matrix, z), np.einsum("ij,j...->i...", matrix, z), rtol=1e-13
