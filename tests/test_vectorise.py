@@ -196,6 +196,7 @@ def test_a_product_written_into_the_result_raises_no_flag_the_lines_do_not(monke
     assert want[0, 1] == np.inf and want[1, 1] == 2.0
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_subclasses_of_numpy_arrays_get_the_numbers_plain_arrays_get(monkeypatch):
     """Masked arrays and `np.matrix` multiply by the layer's matrices as they did before
     `matmul` (found by a reviewer), in one call and chunk by chunk."""
