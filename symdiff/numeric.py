@@ -607,7 +607,7 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
         for output, code in zip(program.outputs, parts, strict=True):
             if not (isinstance(output, Pick) and output.source == into.name):
                 others.append(f"({at}, {code})")
-            at += 1 if isinstance(output, Const) else len(output.lanes)
+            at += _rows_of(output)
         placed = f"m.place({into.name}, [{', '.join(others)}])" if others else into.name
         lines.append(f"    return {placed}")
     elif len(parts) == 1 and isinstance(first, Pick) and first.source != "v0":
@@ -636,6 +636,7 @@ def _into_result(program: Rerolled) -> Linear | None:
     for output in program.outputs:
         if isinstance(output, Pick):
             rows[output.source] = rows.get(output.source, 0) + len(output.lanes)
+    height = sum(map(_rows_of, program.outputs))
     products = [
         op
         for op in program.ops
@@ -645,14 +646,14 @@ def _into_result(program: Rerolled) -> Linear | None:
         and isinstance(op.terms[0], Mixed)
         and op.name not in read
         and op.name in rows
-        and 2 * rows[op.name] >= _height(program)
+        and 2 * rows[op.name] >= height
     ]
     return max(products, key=lambda op: rows[op.name], default=None)
 
 
-def _height(program: Rerolled) -> int:
-    """The number of output rows."""
-    return sum(1 if isinstance(o, Const) else len(o.lanes) for o in program.outputs)
+def _rows_of(output: Pick | Const) -> int:
+    """The rows of the result an output of the rerolled program gives."""
+    return 1 if isinstance(output, Const) else len(output.lanes)
 
 
 def _spread(
@@ -670,7 +671,7 @@ def _spread(
             runs.append((len(matrix), len(output.lanes)))
             matrix += [list(term.matrix[lane]) for lane in output.lanes]
         else:
-            matrix += [zeros] * (1 if isinstance(output, Const) else len(output.lanes))
+            matrix += [zeros] * _rows_of(output)
     return matrix, runs
 
 
