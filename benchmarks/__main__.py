@@ -6,7 +6,8 @@ assignments) and their ratio, the numeric gradient throughput of the generated n
 batch (what `Gradient.lambdify` compiles: the partials, without the value, as `jax.grad`
 computes; and its stacked form, the program rerolled into array operations), and beside it,
 measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, symdiff's numba backend (its
-compile time, and its time relative to JAX's on the same batch), SymPy's `diff` (capped),
+compile time, and its time relative to JAX's on the same batch, with one array per variable
+and stacked), SymPy's `diff` (capped),
 SymEngine's `diff` and CasADi's `gradient` when installed.
 """
 
@@ -80,8 +81,9 @@ def stacked_throughput(adjoint, n: int, batch: int) -> float:
     return batch / best_of(lambda: f(x))
 
 
-def numba_throughput(adjoint, n: int, batch: int) -> tuple[float, float] | None:
-    """symdiff's numba backend on the same batch: (compile seconds, points per second)."""
+def numba_throughput(adjoint, n: int, batch: int) -> tuple[float, float, float] | None:
+    """symdiff's numba backend on the same batch: (compile seconds, points per second with
+    one array per variable, and stacked: one (n, points) array)."""
     if importlib.util.find_spec("numba") is None:
         return None
     if n > NUMBA_MAX and sd.numeric._numba_rerolls(adjoint) is None:
@@ -89,8 +91,9 @@ def numba_throughput(adjoint, n: int, batch: int) -> tuple[float, float] | None:
     start = time.perf_counter()
     f = sd.numeric.compile_graph(adjoint, "numba")
     seconds = time.perf_counter() - start
+    stacked = sd.numeric.compile_graph(adjoint, "numba", stacked=True)  # the same kernel
     x = point(n, batch)
-    return seconds, batch / best_of(lambda: f(*x))
+    return seconds, batch / best_of(lambda: f(*x)), batch / best_of(lambda: stacked(x))
 
 
 def jax_throughput(case_name: str, n: int, batch: int, scalar: bool = False) -> float | None:
@@ -175,6 +178,7 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
             "n/a" if backend is None or theirs is None else f"{theirs / backend:.2f}",
             "n/a" if fused is None else f"{fused[0]:.3g}s",
             "n/a" if fused is None or theirs is None else f"{theirs / fused[1]:.2f}",
+            "n/a" if fused is None or theirs is None else f"{theirs / fused[2]:.2f}",
             capped("sympy", case_name, n, cap), capped("symengine", case_name, n, cap),
             casadi(case, n),
         ])  # fmt: skip
@@ -183,7 +187,8 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
 
 HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
           "numpy/jax time", "stacked numpy/jax time", "numpy/jax-scalar time",
-          "symdiff-jax/jax time", "numba compile", "numba/jax time", "sympy.diff", "symengine",
+          "symdiff-jax/jax time", "numba compile", "numba/jax time", "stacked numba/jax time",
+          "sympy.diff", "symengine",
           "casadi (ratio)"]  # fmt: skip
 
 

@@ -275,7 +275,9 @@ class Gradient(Mapping[str, sympy.Expr]):
                 in pieces of 16 lines; on a GPU where JAX has one; in JAX's default
                 precision, float32 unless `jax_enable_x64` is set) or
                 `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
-                CPU cores for large batches; compiling takes seconds for large programs;
+                CPU cores for large batches; a program of over a thousand lines that rerolls
+                as its rerolled program, each output's loop computing in registers what it
+                reads (fused, as XLA fuses); compiling takes seconds for large programs;
                 `pip install 'symdiff[numba]'`).
             stacked: take one array `X` of shape `(n, ...)`, one row per graph variable, and
                 return one array of shape `(partials, ...)`. For numpy where it halves the

@@ -5,8 +5,9 @@ in evaluation order, each commented with the Wengert line or the reverse step it
 Arithmetic is Python's operators; every other primitive is `m.<name>(...)`, where `m` is the
 backend's namespace: `math` floats, numpy arrays (also dask arrays, lazily, through numpy's
 dispatch), or jax.numpy (jit-compiled). For numba the same lines become the body of one loop
-over the points, compiled to machine code (`_numba_source`). Formulas can also go through
-SymPy's `lambdify`.
+over the points, compiled to machine code (`_numba_source`), or for a long program that
+rerolls, one loop per output over its lanes and points, computing what it reads in registers
+(`_numba_rerolled_source`). Formulas can also go through SymPy's `lambdify`.
 
 Example:
     >>> import symdiff as sd
@@ -40,7 +41,19 @@ import sympy
 from .errors import SymdiffError
 from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
-from .vectorise import Joined, Linear, Mixed, Pick, Rerolled, join_fragments, reads, reroll
+from .vectorise import (
+    Joined,
+    Lanes,
+    Linear,
+    Mixed,
+    Pick,
+    Rerolled,
+    join_fragments,
+    of_lane,
+    reads,
+    reroll,
+    uniform,
+)
 
 BACKENDS = ("numpy", "math", "jax", "numba")
 #: the backends whose stacked form is the rerolled program (`symdiff.vectorise`)
@@ -772,12 +785,15 @@ def _numba_source(graph: Graph, name: str) -> str:
 
 #: Above this many lines the numba backend compiles the rerolled program (where rerolling
 #: halves it): numba's compile time grows faster than the unrolled program, 5 s at 1,187 lines
-#: (Rosenbrock, n = 100) and 5 minutes at 12,000, and about 2 s rerolled at any n.
-NUMBA_UNROLLED_LINES = 3000
+#: (Rosenbrock, n = 100) and 5 minutes at 12,000, and under a second rerolled (the tanh layer:
+#: seconds). Rerolled, Rosenbrock at n = 100 also ran in 0.45 of the unrolled loop's time
+#: (1.7 ms against 3.8), where at n = 10 and 30 the unrolled loop was faster (0.7 times).
+NUMBA_UNROLLED_LINES = 1000
 
-#: Points per block of the rerolled numba kernel: every array operation runs over a block, so
-#: its arrays (lanes x block) stay in cache.
-NUMBA_BLOCK = 128
+#: The rerolled numba kernel's blocks of points (`_numba_block`): at most this many points, and
+#: this many bytes of stored arrays (lanes x points), which stay in cache.
+NUMBA_BLOCK_MOST = 1024
+NUMBA_BLOCK_BYTES = 1 << 19
 
 
 def _numba_rerolls(graph: Graph) -> Rerolled | None:
@@ -786,6 +802,61 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
         return None
     program = reroll(graph)
     return program if _rerolling_pays(graph, program) else None
+
+
+#: Operations per lane that one fused expression of the rerolled numba kernel may compute
+#: (`_numba_stored`): a bound on what fusing recomputes for readers that share a value.
+NUMBA_FUSED_OPS = 32
+
+
+def _numba_cheap(op: Lanes | Linear) -> bool:
+    """Whether an operation is a few instructions inline: arithmetic, not a call (tanh, exp,
+    or a power other than a small integer one, which numba multiplies out)."""
+    if isinstance(op, Linear):
+        return True
+    code = _numba_expression(
+        op.example,
+        [
+            _numba_literal(op.example, j) if isinstance(a, Const) else "a"
+            for j, a in enumerate(op.args)
+        ],
+    )
+    return "m." not in code and (" ** " not in code or code.rsplit(" ** ", 1)[1].isdigit())
+
+
+def _numba_stored(program: Rerolled) -> frozenset[str]:
+    """The operations the rerolled numba kernel stores, a block of points at a time; every
+    other operation is computed inside the loop of each reader, in registers (fused, as XLA
+    fuses elementwise operations), and never written to memory.
+
+    Stored: matrix products and the arrays they read (a product reads each row once per lane
+    it computes); an operation that its readers would compute again and again (read more
+    than once per lane) where that calls a function (tanh, exp), itself or in what it fuses,
+    or read more than 4 times per lane; and one whose fused expression would pass
+    `NUMBA_FUSED_OPS` operations.
+    """
+    uses: dict[str, int] = {}  # array -> the lanes read of it, over all readers
+    for picks in [set(reads(op)) for op in program.ops] + [set(program.outputs)]:
+        for pick in picks:
+            if isinstance(pick, Pick):
+                uses[pick.source] = uses.get(pick.source, 0) + len(pick.lanes)
+    stored = set()
+    for op in program.ops:
+        if isinstance(op, Linear) and any(isinstance(t, Mixed) for t in op.terms):
+            stored |= {op.name, *(pick.source for pick in reads(op))}
+    work: dict[str, int] = {}  # fused operation -> operations per lane of its expression
+    calls: set[str] = set()  # fused operations whose expression calls a function
+    for op in program.ops:
+        if op.name in stored:
+            continue
+        picked = {pick.source for pick in reads(op)} - stored
+        work[op.name] = 1 + sum(work.get(source, 0) for source in picked)
+        if not _numba_cheap(op) or picked & calls:
+            calls.add(op.name)
+        read = uses.get(op.name, 0) / op.size
+        if read > 4 or (read > 1 and op.name in calls) or work[op.name] > NUMBA_FUSED_OPS:
+            stored.add(op.name)
+    return frozenset(stored - {"v0"})
 
 
 def _numba_added(terms: list[str], assigned: bool, bias: str | None) -> str:
@@ -800,18 +871,45 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     """The numba kernel for a rerolled program: array operations over blocks of points.
 
     `f(_lo, _hi, X, OUT, *constants)` computes the points `_lo.._hi` of `X` (one row per
-    variable) into `OUT` (one row per output), `NUMBA_BLOCK` points at a time, given the
-    constant arrays the source defines after the function, in order: for each operation, a
-    loop over its lanes and, inside, over the block's points, which LLVM vectorises (a linear
-    line: one loop per matrix product's column, one for each run of scaled terms). Lanes are
-    picked by `start + step·lane` where the picks form a slice, else from a constant index
-    array.
+    variable) into `OUT` (one row per output), a block of points at a time, given the constant
+    arrays the source defines after the function, in order. Each output and each stored
+    operation (`_numba_stored`: matrix products, and values that several readers would
+    otherwise recompute at a cost) is a loop over its lanes and, inside, over the block's
+    points, which LLVM vectorises; the loop computes the operations it reads that are not
+    stored, lane by lane, in registers (each line a temporary `_t`, with the lines'
+    arithmetic in their order: the numbers are the line-by-line program's). A matrix product
+    is one loop per column. Lanes are picked by `start + step·lane` where the picks form a
+    slice, else from a constant index array.
+
+    Example:
+        >>> import symdiff as sd
+        >>> program = sd.adjoint_program(sd.trace("tanh(x1 - x2) + tanh(x2 - x3)"), [1])
+        >>> source = _numba_rerolled_source(program, "f", reroll(program))
+        >>> print("\\n".join(source.splitlines()[2:19]))  # tanh stored: two readers
+            v2 = m.empty((2, 1024))
+            for _s in range(_lo, _hi, 1024):  # a block of points: every loop
+                _e = min(_s + 1024, _hi) - _s
+                for _l in range(2):  # 2 × w5 = tanh(w4)
+                    _o = v2[_l, :_e]
+                    _r0 = X[_l, _s:_s + _e]
+                    _r1 = X[1 + _l, _s:_s + _e]
+                    for _p in range(_e):
+                        _t0 = 1.0 * _r0[_p] + -1.0 * _r1[_p]
+                        _o[_p] = m.tanh(_t0)
+                for _l in range(1):  # 1 × output: w8 = w5 + w7
+                    _o = OUT[_l, _s:_s + _e]
+                    _r0 = v2[0, :_e]
+                    _r1 = v2[1, :_e]
+                    for _p in range(_e):
+                        _o[_p] = 1.0 * _r0[_p] + 1.0 * _r1[_p]
+                for _l in range(1):  # 1 × output: w̄4 += w̄5·∂w5/∂w4 for w5 = tanh(w4)
     """
     constants: list[str] = []
     constant = functools.partial(_named_constant, constants)
+    ops = {op.name: op for op in program.ops}
+    stored = _numba_stored(program)
 
-    def lane_of(pick: Pick, label: str, lane: str = "_l") -> str:
-        lanes = pick.lanes
+    def lane_of(lanes: tuple[int, ...], label: str, lane: str = "_l") -> str:
         step = lanes[1] - lanes[0] if len(lanes) > 1 else 0
         if not all(b - a == step for a, b in pairwise(lanes)):
             return f"{constant(label, list(lanes))}[{lane}]"
@@ -820,83 +918,147 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             return scaled or str(lanes[0])
         return f"{lanes[0]} - {scaled[1:]}" if scaled.startswith("-") else f"{lanes[0]} + {scaled}"
 
-    def row(pick: Pick, label: str, lane: str = "_l") -> str:
-        at = lane_of(pick, label, lane)
-        return f"X[{at}, _s:_s + _e]" if pick.source == "v0" else f"{pick.source}[{at}, :_e]"
+    def row(source: str, lanes: tuple[int, ...], label: str, lane: str = "_l") -> str:
+        at = lane_of(lanes, label, lane)
+        return f"X[{at}, _s:_s + _e]" if source == "v0" else f"{source}[{at}, :_e]"
 
-    block = NUMBA_BLOCK
+    def fused(target: str, note: str, source: str, lanes: tuple[int, ...], own: bool) -> list[str]:
+        """The loop writing `source` at `lanes` into the rows `target` (of `_l`), computing
+        it where `own` (a stored operation) or it is not stored, else copying it."""
+        reads_: dict[tuple, str] = {}  # (array, lanes) -> the row variable read per lane
+        temps: dict[tuple, str] = {}  # (operation, lanes) -> its temporary in the point loop
+        per_lane: list[str] = []
+        inner: list[str] = []
+
+        def coefficient(values: tuple[float, ...], at: tuple[int, ...]) -> str:
+            picked = uniform([of_lane(values, lane) for lane in at])
+            if len(picked) == 1:
+                return repr(picked[0])
+            per_lane.append(
+                f"_c{len(per_lane)} = {constant(f'C{len(constants)}', list(picked))}[_l]"
+            )
+            return per_lane[-1].split(" = ")[0]
+
+        def value(array: str, at: tuple[int, ...], own: bool = False) -> str:
+            key = (array, at)
+            if not own and (array == "v0" or array in stored):
+                if key not in reads_:
+                    reads_[key] = f"_r{len(reads_)}"
+                    where = row(array, at, f"I{len(constants)}")
+                    per_lane.append(f"{reads_[key]} = {where}")
+                return f"{reads_[key]}[_p]"
+            if key in temps:
+                return temps[key]
+            op = ops[array]
+            if isinstance(op, Linear):
+                parts = [coefficient(op.bias, at)] if op.bias else []
+                for term in op.terms:
+                    lanes_ = tuple(term.pick.lanes[lane] for lane in at)
+                    parts.append(
+                        f"{coefficient(term.scale, at)} * {value(term.pick.source, lanes_)}"
+                    )
+                code = " + ".join(parts)
+            else:
+                code = _numba_expression(
+                    op.example,
+                    [
+                        _numba_literal(op.example, j)
+                        if isinstance(a, Const)
+                        else value(a.source, tuple(a.lanes[lane] for lane in at))
+                        for j, a in enumerate(op.args)
+                    ],
+                )
+            temps[key] = f"_t{len(temps)}"
+            inner.append(f"{temps[key]} = {code}")
+            return temps[key]
+
+        result = value(source, lanes, own)
+        if inner and inner[-1].startswith(f"{result} = "):  # the last temporary: written at once
+            last = inner.pop().split(" = ", 1)[1]
+        else:
+            last = result
+        return [
+            f"for _l in range({len(lanes)}):  # {len(lanes)} × {note}",
+            f"    _o = {target}",
+            *(f"    {line}" for line in per_lane),
+            "    for _p in range(_e):",
+            *(f"        {line}" for line in inner),
+            f"        _o[_p] = {last}",
+        ]
+
+    block = _numba_block(program, stored)
     notes = dict(graph.notes)
     head = [_docstring(graph, "numba, rerolled")]
     body = [
-        f"    for _s in range(_lo, _hi, {block}):  # a block of points: every array operation",
+        f"    for _s in range(_lo, _hi, {block}):  # a block of points: every loop",
         f"        _e = min(_s + {block}, _hi) - _s",
     ]
     for op in program.ops:
-        k = op.name[1:]
+        if op.name not in stored:
+            continue
         head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
         note = notes.get(op.example.name, op.example)
+        if not any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
+            loop = fused(f"{op.name}[_l, :_e]", str(note), op.name, tuple(range(op.size)), True)
+            body += [f"        {line}" for line in loop]
+            continue
         loop = [
             f"for _l in range({op.size}):  # {op.size} × {note}",
             f"    _o = {op.name}[_l, :_e]",
         ]
-        if isinstance(op, Linear):
-            # a run of scaled terms is one loop adding them in order: one pass over the block,
-            # not one per term, and fewer loops for LLVM to compile
-            bias = repr(op.bias[0]) if len(op.bias) == 1 else None
-            if len(op.bias) > 1:
-                bias = f"{constant(f'B{k}', list(op.bias))}[_l]"
-            assigned, run = False, []
-            for j, term in enumerate(op.terms):
-                if isinstance(term, Mixed):
-                    if run:
-                        loop.append(_numba_added(run, assigned, bias))
-                        assigned, run = True, []
-                    if bias and not assigned:
-                        loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
-                        assigned = True
-                    weights = constant(f"W{k}_{j}", [list(r) for r in term.matrix])
-                    loop += [
-                        f"    for _j in range({len(term.pick.lanes)}):",
-                        f"        _c = {weights}[_l, _j]",
-                        f"        _r = {row(term.pick, f'I{k}_{j}', '_j')}",
-                    ]
-                    if not assigned:  # (0.0 + -0.0 would be +0.0)
-                        loop += [
-                            "        if _j == 0:",
-                            "            for _p in range(_e): _o[_p] = _c * _r[_p]",
-                            "            continue",
-                        ]
-                    loop.append("        for _p in range(_e): _o[_p] += _c * _r[_p]")
+        # a run of scaled terms is one loop adding them in order: one pass over the block,
+        # not one per term, and fewer loops for LLVM to compile
+        bias = repr(op.bias[0]) if len(op.bias) == 1 else None
+        if len(op.bias) > 1:
+            bias = f"{constant(f'B{len(constants)}', list(op.bias))}[_l]"
+        assigned, run = False, []
+        for j, term in enumerate(op.terms):
+            if isinstance(term, Mixed):
+                if run:
+                    loop.append(_numba_added(run, assigned, bias))
+                    assigned, run = True, []
+                if bias and not assigned:
+                    loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
                     assigned = True
-                    continue
-                scale = repr(term.scale[0])
-                if len(term.scale) > 1:
-                    scale = f"{constant(f'C{k}_{j}', list(term.scale))}[_l]"
-                loop += [f"    _c{j} = {scale}", f"    _r{j} = {row(term.pick, f'I{k}_{j}')}"]
-                run.append(f"_c{j} * _r{j}[_p]")
-            if run:
-                loop.append(_numba_added(run, assigned, bias))
-        else:
-            code = []
-            for j, a in enumerate(op.args):
-                if isinstance(a, Const):
-                    code.append(_numba_literal(op.example, j))
-                else:
-                    loop.append(f"    _r{j} = {row(a, f'I{k}_{j}')}")
-                    code.append(f"_r{j}[_p]")
-            expression = _numba_expression(op.example, code)
-            loop.append(f"    for _p in range(_e): _o[_p] = {expression}")
+                weights = constant(f"W{len(constants)}", [list(r) for r in term.matrix])
+                lanes = term.pick.lanes
+                loop += [
+                    f"    for _j in range({len(lanes)}):",
+                    f"        _c = {weights}[_l, _j]",
+                    f"        _r = {row(term.pick.source, lanes, f'I{len(constants)}', '_j')}",
+                ]
+                if not assigned:  # (0.0 + -0.0 would be +0.0)
+                    loop += [
+                        "        if _j == 0:",
+                        "            for _p in range(_e): _o[_p] = _c * _r[_p]",
+                        "            continue",
+                    ]
+                loop.append("        for _p in range(_e): _o[_p] += _c * _r[_p]")
+                assigned = True
+                continue
+            scale = repr(term.scale[0])
+            if len(term.scale) > 1:
+                scale = f"{constant(f'C{len(constants)}', list(term.scale))}[_l]"
+            pick = term.pick
+            loop += [
+                f"    _c{j} = {scale}",
+                f"    _r{j} = {row(pick.source, pick.lanes, f'I{len(constants)}')}",
+            ]
+            run.append(f"_c{j} * _r{j}[_p]")
+        if run:
+            loop.append(_numba_added(run, assigned, bias))
         body += [f"        {line}" for line in loop]
     first = 0
-    for j, part in enumerate(program.outputs):
+    for part in program.outputs:
         if isinstance(part, Const):
             body.append(f"        OUT[{first}, _s:_s + _e] = {float(part.value)!r}")
             first += 1
             continue
-        body += [
-            f"        for _l in range({len(part.lanes)}):",
-            f"            OUT[{first} + _l, _s:_s + _e] = {row(part, f'O{j}')}",
-        ]
+        op = ops.get(part.source)
+        note = notes.get(op.example.name, op.example) if op else "an input"
+        target = f"OUT[{first} + _l, _s:_s + _e]" if first else "OUT[_l, _s:_s + _e]"
+        loop = fused(target, f"output: {note}", part.source, part.lanes, False)
+        body += [f"        {line}" for line in loop]
         first += len(part.lanes)
     # the constants are arguments: as globals numba would freeze them into the code, where LLVM
     # unrolls loops over them (30 s to compile a tanh layer at n = 1000, against 3 s)
@@ -905,6 +1067,17 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     if constants:
         lines += ["", "", "# the lanes each operation picks, and its coefficients", *constants]
     return "\n".join(lines)
+
+
+def _numba_block(program: Rerolled, stored: frozenset[str]) -> int:
+    """Points per block of the rerolled numba kernel: a power of two from 64 to
+    `NUMBA_BLOCK_MOST` such that the stored arrays (lanes × block) take at most
+    `NUMBA_BLOCK_BYTES`, so they stay in cache."""
+    lanes = sum(op.size for op in program.ops if op.name in stored)
+    block = NUMBA_BLOCK_MOST
+    while block > 64 and lanes * block * 8 > NUMBA_BLOCK_BYTES:
+        block //= 2
+    return block
 
 
 def _numpy_expression(slots: dict[str, int]) -> Callable[[Node, list[str]], str]:
@@ -1455,18 +1628,21 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
     if backend not in BACKENDS or backend == "math":
         to_source(graph, backend, stacked=True)  # raises, saying why
-    if backend == "numba" and (program := _numba_rerolls(graph)) is not None:
-        rerolled_kernel = _numba_stacked(graph, program)
+    if backend == "numba":
+        program = _numba_rerolls(graph)
+        # the rerolled kernel reads the stack itself; the unrolled one its rows, into one block
+        kernel = _numba_stacked(graph, program) if program else _numba_compute(graph)
 
         def blocks(x: object) -> np.ndarray:
             x = _real_array(checked(x))
-            out = rerolled_kernel(x.reshape(inputs, math.prod(x.shape[1:])))
+            flat = np.require(x.reshape(inputs, math.prod(x.shape[1:])), np.float64, ["C"])
+            out = kernel(flat) if program else kernel(list(flat), flat.shape[1])
             return out.reshape((outputs, *x.shape[1:]))
 
         blocks.__source__ = to_source(graph, "numba")
         return blocks
     program = reroll(graph) if backend in STACKED else None
-    if backend == "numba" or (backend == "numpy" and not _stacked_rerolls(graph, backend, program)):
+    if backend == "numpy" and not _stacked_rerolls(graph, backend, program):
         rows = compile_graph(graph, backend)  # the program line by line, over the rows
 
         def by_rows(x: object) -> np.ndarray:
@@ -1672,40 +1848,49 @@ def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np
     return run
 
 
+def _numba_compute(graph: Graph) -> Callable[[list[np.ndarray], int], np.ndarray]:
+    """The graph's numba kernel as a function of one flat C-contiguous float64 array per
+    variable, each of `size` points, giving one block of shape (outputs, size). A program of
+    over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the rerolled kernel
+    (`_numba_stacked`) over the arguments' stack."""
+    _numba()  # before the cache of kernels: say that numba is missing even after it was there
+    program = _numba_rerolls(graph)
+    if program is not None:
+        stacked = _numba_stacked(graph, program)
+
+        def rerolled(flat: list[np.ndarray], size: int) -> np.ndarray:
+            with _thread_buffer("stack", (len(flat), size), np.dtype(np.float64)) as buffer:
+                return stacked(np.stack(flat, out=buffer) if flat else buffer)
+
+        return rerolled
+    source = to_source(graph, "numba")
+    kernel = _numba_kernel(source, len(graph.variables), len(graph.outputs))
+    lines = source.count("\n")  # the work per point
+
+    def unrolled(flat: list[np.ndarray], size: int) -> np.ndarray:
+        # one block, not one array per output: separate allocations of this size each come
+        # fresh from the OS, and faulting their pages in took longer than the kernel itself
+        block = np.empty((len(graph.outputs), size))
+
+        def call(start: int, stop: int) -> None:
+            kernel(stop - start, *(a[start:stop] for a in (*flat, *block)))
+
+        _in_parallel(lines, size, call)
+        return block
+
+    return unrolled
+
+
 def _numba_function(graph: Graph) -> Callable[..., tuple]:
-    """The graph as one fused loop, compiled by numba; called as the numpy backend's function.
-    A program of over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the rerolled kernel
-    (`_numba_stacked`) over the arguments' stack instead.
+    """The graph as one fused loop, compiled by numba; called as the numpy backend's function
+    (see `_numba_compute`).
 
     Arguments are broadcast to their common shape and computed in float64 (integers and
     float32 too); the result is one float64 array of that shape per output, or a numpy scalar
     per output when every argument is a scalar.
     """
-    _numba()  # before the cache of kernels: say that numba is missing even after it was there
-    inputs, outputs = len(graph.variables), len(graph.outputs)
-    program = _numba_rerolls(graph)
-    if program is not None:
-        stacked = _numba_stacked(graph, program)
-
-        def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            with _thread_buffer("stack", (len(flat), size), np.dtype(np.float64)) as buffer:
-                return list(stacked(np.stack(flat, out=buffer) if flat else buffer))
-
-    else:
-        source = to_source(graph, "numba")
-        kernel = _numba_kernel(source, inputs, outputs)
-        lines = source.count("\n")  # the work per point
-
-        def compute(flat: list[np.ndarray], size: int) -> list[np.ndarray]:
-            # one block, not one array per output: separate allocations of this size each come
-            # fresh from the OS, and faulting their pages in took longer than the kernel itself
-            results = list(np.empty((outputs, size)))
-
-            def call(start: int, stop: int) -> None:
-                kernel(stop - start, *(a[start:stop] for a in (*flat, *results)))
-
-            _in_parallel(lines, size, call)
-            return results
+    compute = _numba_compute(graph)
+    inputs = len(graph.variables)
 
     def run(*args: object) -> tuple:
         _check_count(args, inputs)

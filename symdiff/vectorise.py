@@ -262,7 +262,7 @@ class Rerolled:
         return "\n".join([*map(str, self.ops), f"return {parts}"])
 
 
-def _uniform(values: tuple[float, ...] | list[float]) -> tuple[float, ...]:
+def uniform(values: tuple[float, ...] | list[float]) -> tuple[float, ...]:
     """Coefficients per lane, or one for all lanes where they are all the same (-0.0 and 0.0
     are not: `-0.0·x + -0.0` is -0.0 where `0.0·x + -0.0` is +0.0)."""
     signed = {(v, math.copysign(1.0, v)) for v in values}
@@ -491,13 +491,12 @@ def reroll(graph: Graph) -> Rerolled:
                 continue
             for i, s in enumerate(positions):
                 scale = tuple(row[s][1] for row in rows)
-                uniform = _uniform(scale)
-                placed.append((s, Scaled(pick(source, [r[i] for r in lanes]), uniform)))
+                placed.append((s, Scaled(pick(source, [r[i] for r in lanes]), uniform(scale))))
         # the terms add in the line's order (`a + b - c` is not `a - c + b` where a and c are
         # huge), a matrix product where its first row was
         terms = [term for _, term in sorted(placed, key=lambda p: p[0])]
         bias = tuple(combinations[n.name][1] for n in group)
-        bias = () if bias[0] is None else _uniform(bias)
+        bias = () if bias[0] is None else uniform(bias)
         return Linear(name(k), tuple(terms), bias, len(group), group[0])
 
     ops: list[Lanes | Linear] = []
@@ -534,7 +533,7 @@ def reads(op: Lanes | Linear | Joined) -> tuple[Pick, ...]:
     return tuple(a for a in op.args if isinstance(a, Pick))
 
 
-def _of_lane(values: tuple[float, ...], lane: int) -> float:
+def of_lane(values: tuple[float, ...], lane: int) -> float:
     """A lane's coefficient (or constant), where one may stand for all lanes."""
     return values[0 if len(values) == 1 else lane]
 
@@ -611,11 +610,11 @@ def join_fragments(program: Rerolled) -> Rerolled:
                           for op, lane in lanes),
                     size,
                 ),
-                _uniform([_of_lane(op.terms[j].scale, lane) for op, lane in lanes]),
+                uniform([of_lane(op.terms[j].scale, lane) for op, lane in lanes]),
             )
             for j in range(len(group[0].terms))
         )  # fmt: skip
-        bias = _uniform([_of_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
+        bias = uniform([of_lane(op.bias, lane) for op, lane in lanes]) if group[0].bias else ()
         moved.update(((op.name, lane), (name, i)) for i, (op, lane) in enumerate(lanes))
         gone = {op.name for op in group}
         ops = [op for op in ops if op.name not in gone]

@@ -325,7 +325,9 @@ def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
     start = time.perf_counter()
     fused, stacked = g.lambdify("numba"), g.lambdify("numba", stacked=True)
     assert time.perf_counter() - start < 60  # about 2 s here; no timing bar, only a hang guard
-    assert "for _s in range(_lo, _hi, 128):" in g.source("numba")
+    source = g.source("numba")
+    assert "for _s in range(_lo, _hi, 1024):" in source  # rerolled, in blocks of points
+    assert "m.empty" not in source  # every operation computed in the outputs' loops
     x = np.random.default_rng(8).uniform(-1.5, 1.5, (300, 2, 250))
     want = np.stack(g.lambdify("numpy")(*x))
     np.testing.assert_allclose(np.stack(fused(*x)), want, rtol=1e-13, atol=1e-12)
@@ -337,6 +339,57 @@ def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
     monkeypatch.setattr(numeric, "_cpus", lambda: 4)  # a batch split across threads
     monkeypatch.setattr(numeric, "SLICE_WORK", 1000)
     np.testing.assert_array_equal(stacked(x), stacked(x.copy()))
+
+
+SHARED = "tanh(x1 - x2)*x3 + tanh(x2 - x3)*x1 + tanh(x3 - x1)*x2 + exp(x1*x2) + exp(x2*x3)"
+
+
+@pytest.mark.parametrize("case", ["rosenbrock", "shared"])
+def test_numba_fused_kernel_computes_what_the_lines_compute(case):
+    """The rerolled kernel computes the operations it does not store inside the loops that
+    read them: the numbers are the unrolled kernel's, bit for bit, and sympy.diff's."""
+    numba_or_skip()
+    if case == "rosenbrock":
+        g, calls = sd.grad(rosenbrock, wrt=names(40)), {}
+        x = np.random.default_rng(4).uniform(-2, 2, (40, 3000))
+    else:
+        g, calls = sd.grad(SHARED), {"m.tanh(": 1, "m.exp(": 1}
+        x = np.random.default_rng(5).uniform(-2, 2, (3, 3000))
+    program = reroll(g._adjoint)
+    source = numeric._numba_rerolled_source(g._adjoint, "f", program)
+    for call, count in calls.items():  # each stored once, where several lanes read it
+        assert source.count(call) == count
+    fused = numeric._numba_stacked(g._adjoint, program)(x)
+    unrolled = np.stack(compile_graph(g._adjoint, "numba")(*x))
+    assert "for _k in range(_n)" in g.source("numba")  # (the unrolled kernel, one loop)
+    np.testing.assert_array_equal(fused, unrolled)
+    expr = sympy.sympify(rosenbrock(*sympy.symbols(names(40))) if case == "rosenbrock" else SHARED)
+    symbols = sorted(expr.free_symbols, key=lambda s: int(s.name[1:]))
+    want = sympy.lambdify(symbols, [sympy.diff(expr, s) for s in symbols], "numpy")(*x)
+    np.testing.assert_allclose(fused, np.stack(want), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lines", [10_000, 0], ids=["unrolled", "rerolled"])
+def test_numba_stacked_form_equals_the_per_variable_form(monkeypatch, lines):
+    """Stacked, the unrolled kernel reads the rows and writes one block (no stack of its
+    outputs afterwards); the rerolled one reads the stack. Shapes and dtypes as numpy's."""
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", lines)
+    g = sd.grad(rosenbrock, wrt=names(5))
+    rows, stacked = g.lambdify("numba"), g.lambdify("numba", stacked=True)
+    assert ("for _k in range(_n)" in stacked.__source__) == bool(lines)
+    x = np.random.default_rng(3).uniform(-1, 1, (5, 3, 4))
+    got = stacked(x)
+    assert got.shape == (5, 3, 4) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.stack(rows(*x)))
+    np.testing.assert_allclose(got[0], -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]))
+    np.testing.assert_array_equal(stacked(x.transpose(0, 2, 1)), got.transpose(0, 2, 1))
+    ints = np.arange(10).reshape(5, 2)
+    np.testing.assert_array_equal(stacked(ints), np.stack(rows(*ints)))
+    point = stacked([1, 1, 1, 1, 1])  # a list, one point: the minimum, gradient zero
+    assert point.shape == (5,) and point.tolist() == [0.0] * 5
+    with pytest.raises(sd.SymdiffError, match="complex"):
+        stacked(x + 1j)
 
 
 def test_numba_rerolled_edges_found_by_a_tester(monkeypatch):

@@ -12,7 +12,7 @@ import sympy
 
 import symdiff as sd
 from symdiff import numeric
-from symdiff.vectorise import Joined, Linear, Mixed, Pick, _uniform, join_fragments, reroll
+from symdiff.vectorise import Joined, Linear, Mixed, Pick, join_fragments, reroll, uniform
 
 
 def rosenbrock(*x):
@@ -112,9 +112,9 @@ def test_the_fragments_of_a_layer_join_into_one_line_with_the_same_numbers(monke
 
 
 def test_one_coefficient_stands_for_all_lanes_only_where_they_are_the_same():
-    assert _uniform([2.5, 2.5, 2.5]) == (2.5,)
-    assert _uniform((0.0, -0.0)) == (0.0, -0.0)  # -0.0·x + -0.0 is -0.0; 0.0·x + -0.0 is 0.0
-    assert math.copysign(1, _uniform([-0.0, -0.0])[0]) == -1
+    assert uniform([2.5, 2.5, 2.5]) == (2.5,)
+    assert uniform((0.0, -0.0)) == (0.0, -0.0)  # -0.0·x + -0.0 is -0.0; 0.0·x + -0.0 is 0.0
+    assert math.copysign(1, uniform([-0.0, -0.0])[0]) == -1
 
 
 def test_a_matrix_product_the_outputs_alone_read_is_written_into_the_result(monkeypatch):
