@@ -279,6 +279,41 @@ def _sigmoid(a: float) -> float:
     return 0.5 + 0.5 * math.tanh(0.5 * a)  # as numpy's: no overflow for large |a|
 
 
+# Cephes's rational approximations (netlib.org/cephes, tanh.c and exp.c): tanh below 0.625,
+# and e^g for |g| <= ln(2)/2 as 1 + 2·g·P(g²)/(Q(g²) - g·P(g²)); ln 2 in two parts
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+_EXP_P = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
+_EXP_Q = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1,
+          2.00000000000000000009e0)  # fmt: skip
+_LN2_HIGH, _LN2_LOW = 6.93145751953125e-1, 1.42860682030941723212e-6
+_LOG2_E = 1.4426950408889634073599
+
+
+def _tanh(a: float) -> float:
+    """tanh in arithmetic alone, which LLVM vectorises: libm's `tanh` is a call per number
+    (14 ms for a million, against 0.8 ms here and numpy's 0.8). Within 2 ulp of numpy's (libm:
+    3); ±0, ±inf and nan as numpy's. Every branch is computed and one chosen, so the loop has
+    no jumps: Cephes's rational function below |a| = 0.625, else 1 - 2/(e^2|a| + 1), e^y as
+    2^k·e^g with k = round(y/ln 2) <= 58 (|a| < 20; tanh is ±1 in float64 from 19.1)."""
+    x = abs(a)
+    z = a * a
+    p, q = _TANH_P, _TANH_Q
+    small = a + a * (z * ((p[0] * z + p[1]) * z + p[2]) / (((z + q[0]) * z + q[1]) * z + q[2]))
+    y = 2.0 * x if x < 20.0 else 0.0  # (nan and inf: 0, so the integer k is defined)
+    k = int(y * _LOG2_E + 0.5)
+    g = y - k * _LN2_HIGH
+    g = g - k * _LN2_LOW
+    gg = g * g
+    p, q = _EXP_P, _EXP_Q
+    odd = g * ((p[0] * gg + p[1]) * gg + p[2])
+    even = ((q[0] * gg + q[1]) * gg + q[2]) * gg + q[3]
+    large = 1.0 - 2.0 / ((1.0 + 2.0 * (odd / (even - odd))) * float(1 << k) + 1.0)
+    large = large if x < 20.0 else 1.0
+    result = small if x < 0.625 else (-large if a < 0.0 else large)
+    return a if x == 0.0 or x != x else result  # ±0 and nan as they are
+
+
 _LOG2 = math.log(2.0)
 
 
@@ -317,14 +352,17 @@ def _numba_namespace() -> types.ModuleType:
     """A module, not a SimpleNamespace: numba resolves `m.sin` on a module when it compiles.
 
     `math` functions compile to libm calls that return nan out of their domain (never raise),
-    and `math.pow` is C's `pow`, as `np.power` is for floats. The rest are `_NUMBA_HELPERS`,
-    compiled once per process and shared by every kernel.
+    and `math.pow` is C's `pow`, as `np.power` is for floats; tanh is `_tanh`, which
+    vectorises. The rest are `_NUMBA_HELPERS`, compiled once per process and shared by every
+    kernel.
     """
     numba = _numba()
     module = types.ModuleType("symdiff_numba", "The rule table's functions for numba kernels.")
-    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
-                 "log", "sqrt", "erf", "atan2", "pow", "pi"):  # fmt: skip
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "exp", "log",
+                 "sqrt", "erf", "atan2", "pow", "pi"):  # fmt: skip
         setattr(module, name, getattr(math, name))
+    # inlined where it is called, so the loop around it vectorises
+    module.tanh = numba.njit(nogil=True, error_model="numpy", inline="always")(_tanh)
     module.abs = math.fabs
     module.empty, module.constant = np.empty, np.array  # the rerolled kernel's arrays
     for name, function in _NUMBA_HELPERS.items():

@@ -294,6 +294,33 @@ def test_numba_matches_numpy_for_every_primitive_at_kinks_nan_and_inf(form):
     assert math.isnan(value("c**0.5", -math.inf)) and value("0**-1.0*d", 1.0) == math.inf
 
 
+def test_numba_tanh_is_numpys_to_two_ulp_and_vectorises():
+    """numba's tanh is arithmetic (libm's is a call per number, which no loop vectorises):
+    numpy's to 2 ulp everywhere, the same signed zeros, ±1 at ±inf, nan at nan."""
+    numba_or_skip()
+    tanh = compile_graph(sd.trace("tanh(x)"), "numba")
+    rng = np.random.default_rng(6)
+    x = np.concatenate([
+        rng.uniform(-25, 25, 200_000), rng.normal(0, 1, 200_000),
+        rng.uniform(-1, 1, 200_000) * 10.0 ** rng.uniform(-300, 1.5, 200_000),
+        np.nextafter(0.625, [0, 1]), np.nextafter(20.0, [0, 30]), [19.0625, 710.0, 5e-324],
+    ])  # fmt: skip
+    x = np.concatenate([x, -x])
+    got, want = tanh(x)[0], np.tanh(x)
+    assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want)))
+    assert np.array_equal(np.signbit(got), np.signbit(x))
+    special = tanh(np.array([0.0, -0.0, np.inf, -np.inf, np.nan]))[0]
+    assert special[:4].tolist() == [0.0, -0.0, 1.0, -1.0] and math.isnan(special[4])
+    assert math.copysign(1, special[1]) == -1
+    assert tanh(0.5)[0] == pytest.approx(math.tanh(0.5), rel=1e-15)
+
+    def ir(f):  # the kernel's LLVM code
+        return "".join(numeric._numba_kernel(f.__source__, 1, 1).inspect_llvm().values())
+
+    assert "@tanh(" not in ir(tanh)  # no call of libm's: computed in the loop
+    assert "@sinh(" in ir(compile_graph(sd.trace("sinh(x)"), "numba"))  # (as sinh calls libm)
+
+
 def test_numba_broadcasts_and_gives_numpy_scalars_for_scalars():
     numba_or_skip()
     g = sd.grad("x1*x2 + sin(x1)")
