@@ -972,10 +972,9 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             picked = uniform([of_lane(values, lane) for lane in at])
             if len(picked) == 1:
                 return repr(picked[0])
-            per_lane.append(
-                f"_c{len(per_lane)} = {constant(f'C{len(constants)}', list(picked))}[_l]"
-            )
-            return per_lane[-1].split(" = ")[0]
+            name = f"_c{len(per_lane)}"
+            per_lane.append(f"{name} = {constant(f'C{len(constants)}', list(picked))}[_l]")
+            return name
 
         def value(array: str, at: tuple[int, ...], own: bool = False) -> str:
             key = (array, at)
@@ -991,9 +990,9 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             if isinstance(op, Linear):
                 parts = [coefficient(op.bias, at)] if op.bias else []
                 for term in op.terms:
-                    lanes_ = tuple(term.pick.lanes[lane] for lane in at)
+                    picked = tuple(term.pick.lanes[lane] for lane in at)
                     parts.append(
-                        f"{coefficient(term.scale, at)} * {value(term.pick.source, lanes_)}"
+                        f"{coefficient(term.scale, at)} * {value(term.pick.source, picked)}"
                     )
                 code = " + ".join(parts)
             else:
@@ -1024,22 +1023,9 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             f"        _o[_p] = {last}",
         ]
 
-    block = _numba_block(program, stored)
-    notes = dict(graph.notes)
-    head = [_docstring(graph, "numba, rerolled")]
-    body = [
-        f"    for _s in range(_lo, _hi, {block}):  # a block of points: every loop",
-        f"        _e = min(_s + {block}, _hi) - _s",
-    ]
-    for op in program.ops:
-        if op.name not in stored:
-            continue
-        head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
-        note = notes.get(op.example.name, op.example)
-        if not any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
-            loop = fused(f"{op.name}[_l, :_e]", str(note), op.name, tuple(range(op.size)), True)
-            body += [f"        {line}" for line in loop]
-            continue
+    def matrix_loop(op: Linear, note: str) -> list[str]:
+        """The loop computing a linear line with matrix products: one pass over the
+        block per product's column, one per run of scaled terms."""
         loop = [
             f"for _l in range({op.size}):  # {op.size} × {note}",
             f"    _o = {op.name}[_l, :_e]",
@@ -1085,6 +1071,24 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             run.append(f"_c{j} * _r{j}[_p]")
         if run:
             loop.append(_numba_added(run, assigned, bias))
+        return loop
+
+    block = _numba_block(program, stored)
+    notes = dict(graph.notes)
+    head = [_docstring(graph, "numba, rerolled")]
+    body = [
+        f"    for _s in range(_lo, _hi, {block}):  # a block of points: every loop",
+        f"        _e = min(_s + {block}, _hi) - _s",
+    ]
+    for op in program.ops:
+        if op.name not in stored:
+            continue
+        head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
+        note = notes.get(op.example.name, op.example)
+        if any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
+            loop = matrix_loop(op, str(note))
+        else:
+            loop = fused(f"{op.name}[_l, :_e]", str(note), op.name, tuple(range(op.size)), True)
         body += [f"        {line}" for line in loop]
     first = 0
     for part in program.outputs:

@@ -369,29 +369,41 @@ def test_numba_rerolls_a_long_program_and_compiles_it_in_seconds(monkeypatch):
 
 
 SHARED = "tanh(x1 - x2)*x3 + tanh(x2 - x3)*x1 + tanh(x3 - x1)*x2 + exp(x1*x2) + exp(x2*x3)"
+WEIGHTS = [[0.5, -1.25, 2.0, 0.75, -0.5, 1.5], [-2.0, 0.25, 1.0, -1.5, 0.5, 1.25],
+           [1.0, 1.0, -0.75, 0.5, 2.5, -1.0], [0.25, -0.5, 0.5, -2.0, 1.0, 0.75]]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", ["rosenbrock", "shared"])
+def layer(*x):
+    return sum(sd.tanh(sum(w * xi for w, xi in zip(row, x, strict=True))) for row in WEIGHTS)
+
+
+@pytest.mark.parametrize("case", ["rosenbrock", "shared", "layer"])
 def test_numba_fused_kernel_computes_what_the_lines_compute(case):
     """The rerolled kernel computes the operations it does not store inside the loops that
-    read them: the numbers are the unrolled kernel's, bit for bit, and sympy.diff's."""
+    read them: the numbers are the unrolled kernel's, bit for bit (but for matrix products,
+    which add in their own order), and sympy.diff's."""
     numba_or_skip()
+    symbols = sympy.symbols(names(40 if case == "rosenbrock" else 6 if case == "layer" else 3))
     if case == "rosenbrock":
-        g, calls = sd.grad(rosenbrock, wrt=names(40)), {}
-        x = np.random.default_rng(4).uniform(-2, 2, (40, 3000))
-    else:
+        g, calls, expr = sd.grad(rosenbrock, wrt=names(40)), {}, rosenbrock(*symbols)
+    elif case == "shared":
         g, calls = sd.grad(SHARED), {"m.tanh(": 1, "m.exp(": 1}
-        x = np.random.default_rng(5).uniform(-2, 2, (3, 3000))
+        expr = sympy.sympify(SHARED, locals={str(s): s for s in symbols})
+    else:  # the layer's adjoint sums are matrix products: stored, as is what they read
+        g, calls = sd.grad(layer, wrt=names(6)), {"m.tanh(": 1, "m.empty(": 3}
+        expr = sum(sympy.tanh(sum(w * s for w, s in zip(r, symbols, strict=True))) for r in WEIGHTS)
+    x = np.random.default_rng(4).uniform(-2, 2, (len(symbols), 3000))
     program = reroll(g._adjoint)
     source = numeric._numba_rerolled_source(g._adjoint, "f", program)
-    for call, count in calls.items():  # each stored once, where several lanes read it
+    for call, count in calls.items():  # each computed once, where several lanes read it
         assert source.count(call) == count
     fused = numeric._numba_stacked(g._adjoint, program)(x)
     unrolled = np.stack(compile_graph(g._adjoint, "numba")(*x))
     assert "for _k in range(_n)" in g.source("numba")  # (the unrolled kernel, one loop)
-    np.testing.assert_array_equal(fused, unrolled)
-    expr = sympy.sympify(rosenbrock(*sympy.symbols(names(40))) if case == "rosenbrock" else SHARED)
-    symbols = sorted(expr.free_symbols, key=lambda s: int(s.name[1:]))
+    if case == "layer":
+        np.testing.assert_allclose(fused, unrolled, rtol=1e-13, atol=1e-15)
+    else:
+        np.testing.assert_array_equal(fused, unrolled)
     want = sympy.lambdify(symbols, [sympy.diff(expr, s) for s in symbols], "numpy")(*x)
     np.testing.assert_allclose(fused, np.stack(want), rtol=1e-12, atol=1e-12)
 
