@@ -834,12 +834,24 @@ NUMBA_BLOCK_MOST = 1024
 NUMBA_BLOCK_BYTES = 1 << 19
 
 
+#: The rerolled numba kernel compiles in time that grows with the square of its loops (one
+#: per output and stored operation): 0.3 s for Rosenbrock's 3, 11 s for 51 and 4 minutes for
+#: 215 (a program of 1,280 lines, 2.4 s unrolled). Up to `NUMBA_UNROLLED_MOST` lines, a program
+#: whose rerolled kernel has more loops than this compiles unrolled.
+NUMBA_LOOPS = 24
+NUMBA_UNROLLED_MOST = 3000
+
+
 def _numba_rerolls(graph: Graph) -> Rerolled | None:
     """The rerolled program the numba backend compiles, or None for the unrolled one."""
-    if _lines(graph) <= NUMBA_UNROLLED_LINES:
+    lines = _lines(graph)
+    if lines <= NUMBA_UNROLLED_LINES:
         return None
     program = reroll(graph)
-    return program if _rerolling_pays(graph, program) else None
+    if not _rerolling_pays(graph, program):
+        return None
+    loops = len(_numba_stored(program)) + sum(isinstance(p, Pick) for p in program.outputs)
+    return None if loops > NUMBA_LOOPS and lines <= NUMBA_UNROLLED_MOST else program
 
 
 #: Operations per lane that one fused expression of the rerolled numba kernel may compute
@@ -870,8 +882,8 @@ def _numba_stored(program: Rerolled) -> frozenset[str]:
     Stored: matrix products and the arrays they read (a product reads each row once per lane
     it computes); an operation that its readers would compute again and again (read more
     than once per lane) where that calls a function (tanh, exp), itself or in what it fuses,
-    or read more than 4 times per lane; and one whose fused expression would pass
-    `NUMBA_FUSED_OPS` operations.
+    or read more than 4 times per lane; and the arguments of one whose fused expression would
+    pass `NUMBA_FUSED_OPS` operations, so that no loop computes more per lane.
     """
     uses: dict[str, int] = {}  # array -> the lanes read of it, over all readers
     for picks in [set(reads(op)) for op in program.ops] + [set(program.outputs)]:
@@ -887,13 +899,22 @@ def _numba_stored(program: Rerolled) -> frozenset[str]:
     for op in program.ops:
         if op.name in stored:
             continue
-        picked = {pick.source for pick in reads(op)} - stored
-        work[op.name] = 1 + sum(work.get(source, 0) for source in picked)
-        if not _numba_cheap(op) or picked & calls:
+        # per pick, not per array: each lane pattern read is computed apart (`fused`), so a
+        # value read at lanes i and i + 1, by a value read so too, costs 4 times its own work
+        fused = {pick for pick in reads(op) if pick.source in work}
+        cost = 1 + sum(work[pick.source] for pick in fused)
+        if cost > NUMBA_FUSED_OPS:  # its fused arguments stored instead: it reads their rows
+            stored |= {pick.source for pick in fused}
+            fused, cost = set(), 1
+        if not _numba_cheap(op) or any(pick.source in calls for pick in fused):
             calls.add(op.name)
         read = uses.get(op.name, 0) / op.size
-        if read > 4 or (read > 1 and op.name in calls) or work[op.name] > NUMBA_FUSED_OPS:
+        if read > 4 or (read > 1 and op.name in calls):
             stored.add(op.name)
+        else:
+            work[op.name] = cost
+        for name in stored & work.keys():
+            del work[name]
     return frozenset(stored - {"v0"})
 
 
@@ -915,7 +936,8 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     otherwise recompute at a cost) is a loop over its lanes and, inside, over the block's
     points, which LLVM vectorises; the loop computes the operations it reads that are not
     stored, lane by lane, in registers (each line a temporary `_t`, with the lines'
-    arithmetic in their order: the numbers are the line-by-line program's). A matrix product
+    arithmetic in their order: the numbers are the rerolled program's, which are the lines'
+    but where rerolling folded constant factors, see `symdiff.vectorise`). A matrix product
     is one loop per column. Lanes are picked by `start + step·lane` where the picks form a
     slice, else from a constant index array.
 

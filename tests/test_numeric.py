@@ -408,6 +408,48 @@ def test_numba_fused_kernel_computes_what_the_lines_compute(case):
     np.testing.assert_allclose(fused, np.stack(want), rtol=1e-12, atol=1e-12)
 
 
+def sweeps(count, left, right):
+    """`count` sweeps of y_i <- y_left(i) · y_right(i): every value read at two lanes."""
+
+    def f(*x):
+        y = list(x)
+        for _ in range(count):
+            y = [y[a] * y[b] for a, b in zip(left(len(y)), right(len(y)), strict=True)]
+        return sum(y)
+
+    return f
+
+
+def test_numba_fused_kernel_grows_linearly_and_compiles_the_cheaper_form(monkeypatch):
+    """A value read at two lanes, by readers read at two lanes, ...: fused, each level would
+    double the work (62,225 lines of source at 14 sweeps, found by a tester); a loop computes
+    at most `NUMBA_FUSED_OPS` operations per lane. And a program whose rerolled kernel has
+    many loops (which compile in quadratic time) compiles unrolled."""
+    numba_or_skip()
+    loops = numeric.NUMBA_LOOPS
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)  # rerolled, however many loops
+    monkeypatch.setattr(numeric, "NUMBA_LOOPS", 10**6)
+    order = [3, 0, 6, 2, 7, 5, 1, 4]
+    f = sweeps(14, lambda n: order, lambda n: order[::-1])
+    g = sd.grad(f, wrt=names(8), simplify="none")
+    source = g.source("numba")
+    bodies = source.split("for _l in range(")[1:]
+    assert bodies and max(b.count("            _t") for b in bodies) <= numeric.NUMBA_FUSED_OPS
+    assert source.count("\n") < 1500
+    x = np.random.default_rng(7).uniform(0.9, 1.1, (8, 50))
+    want = np.stack(compile_graph(g._adjoint, "numpy")(*x))
+    np.testing.assert_allclose(g.lambdify("numba", stacked=True)(x), want, rtol=1e-13)
+
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 1000)
+    monkeypatch.setattr(numeric, "NUMBA_LOOPS", loops)
+    stencil = sweeps(10, lambda n: range(n - 1), lambda n: range(1, n))
+    g = sd.grad(stencil, wrt=names(40), simplify="none")  # 1,280 lines, 215 loops rerolled
+    assert numeric._lines(g._adjoint) > 1000 and numeric._rerolling_pays(
+        g._adjoint, reroll(g._adjoint)
+    )
+    assert "for _k in range(_n)" in g.source("numba")  # unrolled: 2 s, not 4 minutes
+
+
 @pytest.mark.parametrize("lines", [10_000, 0], ids=["unrolled", "rerolled"])
 def test_numba_stacked_form_equals_the_per_variable_form(monkeypatch, lines):
     """Stacked, the unrolled kernel reads the rows and writes one block (no stack of its
