@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class SymdiffError(ValueError):
     """Base class of every error caused by the input: its message says what and how to fix it."""
@@ -48,3 +50,19 @@ class DomainError(SymdiffError):
     ) -> None:
         self.node, self.op, self.value = node, op, value
         super().__init__(message)
+
+
+def listed(names: Iterable[object], most: int = 8) -> str:
+    """Names for a message: all of them, or the first few and how many there are, so that an
+    error about a 1,500-variable expression stays one readable line.
+
+    Example:
+        >>> listed(["x1", "x2"])
+        'x1, x2'
+        >>> listed(f"x{i}" for i in range(1, 1501))
+        'x1, x2, x3, x4, x5, x6, x7, x8, … (1500 in all)'
+    """
+    names = [str(name) for name in names]
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])}, … ({len(names)} in all)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
-from .errors import DomainError, LimitError, VariableError
+from .errors import DomainError, LimitError, VariableError, listed
 from .graph import Arg, Const, Graph, Node, postorder
 from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
 
@@ -41,11 +41,11 @@ def bind(graph: Graph, point: Mapping[str, object] | None) -> dict[str, float]:
     unknown = [v for v in point if v not in graph.input_of]
     if unknown:
         raise VariableError(
-            f"the point names {', '.join(map(str, unknown))}, which the expression "
-            f"does not use; its variables are {', '.join(graph.variables) or 'none'}"
+            f"the point names {listed(unknown)}, which the expression "
+            f"does not use; its variables are {listed(graph.variables) or 'none'}"
         )
     if missing:
-        raise VariableError(f"the point gives no value for {', '.join(missing)}")
+        raise VariableError(f"the point gives no value for {listed(missing)}")
     return {v: to_float(point[v], v) for v in graph.variables}
 
 

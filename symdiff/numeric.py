@@ -38,7 +38,7 @@ from itertools import pairwise
 import numpy as np
 import sympy
 
-from .errors import SymdiffError
+from .errors import SymdiffError, listed
 from .graph import Const, Graph, Node
 from .primitives import NUMERIC, PRIMITIVES
 from .vectorise import (
@@ -1489,7 +1489,7 @@ def _common_shape_or_error(args: tuple) -> tuple[int, ...]:
     try:
         return _common_shape(*args)
     except ValueError:
-        shapes = ", ".join(str(np.shape(a)) for a in args)
+        shapes = listed(np.shape(a) for a in args)
         raise SymdiffError(f"the arguments' shapes do not broadcast together: {shapes}") from None
 
 
@@ -1683,9 +1683,9 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
         if not (hasattr(x, "shape") and hasattr(x, "dtype")):
             x = _number_array(x, backend, "biufc")  # a list of numbers; a ragged one is refused
         if not x.shape or x.shape[0] != inputs:
-            names = ", ".join(graph.variables)
             raise SymdiffError(
-                f"the stacked form takes one row per variable ({inputs} rows: {names}), "
+                f"the stacked form takes one row per variable ({inputs} rows: "
+                f"{listed(graph.variables)}), "
                 f"an array of shape ({inputs}, ...), not one of shape {x.shape}"
             )
         return x

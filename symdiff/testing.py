@@ -17,7 +17,7 @@ import numpy as np
 
 from .closedform import Gradient
 from .comparison import central_differences
-from .errors import VariableError
+from .errors import VariableError, listed
 from .forward import bind, evaluate, output_value, to_float
 from .graph import Graph
 from .numeric import lambdify
@@ -103,7 +103,7 @@ def check_grads(
 
     unknown = [v for v in names if v not in point]
     if unknown:
-        raise VariableError(f"the point gives no value for {', '.join(unknown)}")
+        raise VariableError(f"the point gives no value for {listed(unknown)}")
     if grad is None:
         from .api import grad as symbolic_grad
 
@@ -160,7 +160,7 @@ def gradient_values(
     if isinstance(result, Mapping):
         missing = [v for v in names if v not in result]
         if missing:
-            raise AssertionError(f"the gradient gives no partial for {', '.join(missing)}")
+            raise AssertionError(f"the gradient gives no partial for {listed(missing)}")
         return {v: _number(result[v], v) for v in names}
     if isinstance(result, numbers.Real):
         result = [result]

@@ -105,6 +105,17 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, args, words):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_error_about_many_variables_stays_a_short_line():
+    expr = " + ".join(f"sin(x{i})*x{i + 1}" for i in range(1500))  # 1,501 variables
+    result = run("grad", expr, "--at", "x0=1")
+    assert result.returncode == 2 and result.stdout == ""
+    line = result.stderr.strip()
+    assert line == (
+        "symdiff: error: the point gives no value for x1, x2, x3, x4, x5, x6, x7, x8, … "
+        "(1500 in all)"
+    )
+
+
 def test_version_and_help():
     assert run("--version").stdout.strip() == f"symdiff {sd.__version__}"
     help_text = run("--help").stdout
