@@ -275,8 +275,13 @@ def _heaviside(a: float, at_zero: float) -> float:
     return 1.0 if a > 0 else 0.0
 
 
-def _sigmoid(a: float) -> float:
-    return 0.5 + 0.5 * math.tanh(0.5 * a)  # as numpy's: no overflow for large |a|
+def _sigmoid_of(tanh: Callable[[float], float]) -> Callable[[float], float]:
+    """The sigmoid through a given tanh: numba's compiled `_tanh`, which a kernel can call."""
+
+    def sigmoid(a: float) -> float:
+        return 0.5 + 0.5 * tanh(0.5 * a)  # as numpy's: no overflow for large |a|
+
+    return sigmoid
 
 
 # Cephes's rational approximations (netlib.org/cephes, tanh.c and exp.c): tanh below 0.625,
@@ -330,7 +335,7 @@ def _softplus(a: float) -> float:
 
 _NUMBA_HELPERS = {
     "sign": _sign, "max": _maximum, "min": _minimum, "relu": _relu, "heaviside": _heaviside,
-    "sigmoid": _sigmoid, "softplus": _softplus,
+    "softplus": _softplus,
 }  # fmt: skip
 
 
@@ -353,16 +358,18 @@ def _numba_namespace() -> types.ModuleType:
 
     `math` functions compile to libm calls that return nan out of their domain (never raise),
     and `math.pow` is C's `pow`, as `np.power` is for floats; tanh is `_tanh`, which
-    vectorises. The rest are `_NUMBA_HELPERS`, compiled once per process and shared by every
-    kernel.
+    vectorises, and so does the sigmoid through it. The rest are `_NUMBA_HELPERS`, compiled
+    once per process and shared by every kernel.
     """
     numba = _numba()
     module = types.ModuleType("symdiff_numba", "The rule table's functions for numba kernels.")
     for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "exp", "log",
                  "sqrt", "erf", "atan2", "pow", "pi"):  # fmt: skip
         setattr(module, name, getattr(math, name))
-    # inlined where it is called, so the loop around it vectorises
-    module.tanh = numba.njit(nogil=True, error_model="numpy", inline="always")(_tanh)
+    # inlined where they are called, so the loop around them vectorises
+    inlined = numba.njit(nogil=True, error_model="numpy", inline="always")
+    module.tanh = inlined(_tanh)
+    module.sigmoid = inlined(_sigmoid_of(module.tanh))
     module.abs = math.fabs
     module.empty, module.constant = np.empty, np.array  # the rerolled kernel's arrays
     for name, function in _NUMBA_HELPERS.items():

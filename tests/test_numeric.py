@@ -295,7 +295,7 @@ def test_numba_matches_numpy_for_every_primitive_at_kinks_nan_and_inf(form):
     assert math.isnan(value("c**0.5", -math.inf)) and value("0**-1.0*d", 1.0) == math.inf
 
 
-def test_numba_tanh_is_numpys_to_two_ulp_and_vectorises():
+def test_numba_tanh_and_sigmoid_are_numpys_to_two_ulp_and_vectorise():
     """numba's tanh is arithmetic (libm's is a call per number, which no loop vectorises):
     numpy's to 2 ulp everywhere, the same signed zeros, ±1 at ±inf, nan at nan."""
     numba_or_skip()
@@ -320,6 +320,12 @@ def test_numba_tanh_is_numpys_to_two_ulp_and_vectorises():
 
     assert "@tanh(" not in ir(tanh)  # no call of libm's: computed in the loop
     assert "@sinh(" in ir(compile_graph(sd.trace("sinh(x)"), "numba"))  # (as sinh calls libm)
+
+    sigmoid = compile_graph(sd.trace("sigmoid(x)"), "numba")  # 1/2 + tanh(x/2)/2, so it too
+    assert "@tanh(" not in ir(sigmoid)
+    want = compile_graph(sd.trace("sigmoid(x)"), "numpy")(x)[0]
+    assert np.abs(sigmoid(x)[0] - want).max() <= 2**-53  # (numpy's formula: absolute error)
+    assert sigmoid(np.array([-800.0, 0.0, 800.0]))[0].tolist() == [0.0, 0.5, 1.0]
 
 
 def test_numba_broadcasts_and_gives_numpy_scalars_for_scalars():
