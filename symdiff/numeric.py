@@ -1919,17 +1919,19 @@ def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np
     return run
 
 
-def _numba_compute(graph: Graph) -> Callable[[list[np.ndarray], int], np.ndarray]:
-    """The graph's numba kernel as a function of one flat C-contiguous float64 array per
-    variable, each of `size` points, giving one block of shape (outputs, size). A program of
-    over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the rerolled kernel
-    (`_numba_stacked`) over the arguments' stack."""
+def _numba_compute(graph: Graph) -> Callable[[np.ndarray | list[np.ndarray], int], np.ndarray]:
+    """The graph's numba kernel as a function of the variables, each `size` float64 numbers,
+    C-contiguous: a list of flat arrays, or their stack (n, size); it gives one block of shape
+    (outputs, size). A program of over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the
+    rerolled kernel (`_numba_stacked`) over the arguments' stack."""
     _numba()  # before the cache of kernels: say that numba is missing even after it was there
     program = _numba_rerolls(graph)
     if program is not None:
         stacked = _numba_stacked(graph, program)
 
-        def rerolled(flat: list[np.ndarray], size: int) -> np.ndarray:
+        def rerolled(flat: np.ndarray | list[np.ndarray], size: int) -> np.ndarray:
+            if isinstance(flat, np.ndarray):  # stacked already: not copied again
+                return stacked(flat)
             with _thread_buffer("stack", (len(flat), size), np.dtype(np.float64)) as buffer:
                 return stacked(np.stack(flat, out=buffer) if flat else buffer)
 
@@ -1938,7 +1940,7 @@ def _numba_compute(graph: Graph) -> Callable[[list[np.ndarray], int], np.ndarray
     kernel = _numba_kernel(source, len(graph.variables), len(graph.outputs))
     lines = source.count("\n")  # the work per point
 
-    def unrolled(flat: list[np.ndarray], size: int) -> np.ndarray:
+    def unrolled(flat: np.ndarray | list[np.ndarray], size: int) -> np.ndarray:
         # one block, not one array per output: separate allocations of this size each come
         # fresh from the OS, and faulting their pages in took longer than the kernel itself
         block = np.empty((len(graph.outputs), size))
