@@ -1700,17 +1700,15 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     if backend not in BACKENDS or backend == "math":
         to_source(graph, backend, stacked=True)  # raises, saying why
     if backend == "numba":
-        program = _numba_rerolls(graph)
-        # the rerolled kernel reads the stack itself; the unrolled one its rows, into one block
-        kernel = _numba_stacked(graph, program) if program else _numba_compute(graph)
+        # the rerolled kernel reads the stack as it is; the unrolled one its rows, into one block
+        compute, source = _numba_compute(graph)
 
         def blocks(x: object) -> np.ndarray:
             x = _real_array(checked(x))
             flat = np.require(x.reshape(inputs, math.prod(x.shape[1:])), np.float64, ["C"])
-            out = kernel(flat) if program else kernel(list(flat), flat.shape[1])
-            return out.reshape((outputs, *x.shape[1:]))
+            return compute(flat, flat.shape[1]).reshape((outputs, *x.shape[1:]))
 
-        blocks.__source__ = to_source(graph, "numba")
+        blocks.__source__ = source
         return blocks
     program = reroll(graph) if backend in STACKED else None
     if backend == "numpy" and not _stacked_rerolls(graph, backend, program):
@@ -1904,10 +1902,14 @@ def _numba_block_kernel(source: str) -> tuple[Callable[..., None], tuple[np.ndar
     return numba.njit(signature, **_numba_options())(function), constants
 
 
-def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np.ndarray]:
-    """The rerolled numba kernel as a function of the stacked variables, float64 (n, points)
-    -> (outputs, points), large batches on several threads."""
-    kernel, constants = _numba_block_kernel(_numba_rerolled_source(graph, "f", program))
+def _numba_stacked(
+    graph: Graph, program: Rerolled, source: str | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The rerolled numba kernel (of `source`, where it is already written) as a function of
+    the stacked variables, float64 (n, points) -> (outputs, points), large batches on several
+    threads."""
+    source = source or _numba_rerolled_source(graph, "f", program)
+    kernel, constants = _numba_block_kernel(source)
     work = sum(op.size for op in program.ops)  # array elements computed per point
 
     def run(x: np.ndarray) -> np.ndarray:
@@ -1919,24 +1921,29 @@ def _numba_stacked(graph: Graph, program: Rerolled) -> Callable[[np.ndarray], np
     return run
 
 
-def _numba_compute(graph: Graph) -> Callable[[np.ndarray | list[np.ndarray], int], np.ndarray]:
+def _numba_compute(
+    graph: Graph,
+) -> tuple[Callable[[np.ndarray | list[np.ndarray], int], np.ndarray], str]:
     """The graph's numba kernel as a function of the variables, each `size` float64 numbers,
     C-contiguous: a list of flat arrays, or their stack (n, size); it gives one block of shape
     (outputs, size). A program of over `NUMBA_UNROLLED_LINES` lines that rerolls runs as the
-    rerolled kernel (`_numba_stacked`) over the arguments' stack."""
+    rerolled kernel (`_numba_stacked`) over the arguments' stack. Also the kernel's source
+    (written once: rerolling a large program takes a while, 0.5 s for a tanh layer at n =
+    1000)."""
     _numba()  # before the cache of kernels: say that numba is missing even after it was there
     program = _numba_rerolls(graph)
     if program is not None:
-        stacked = _numba_stacked(graph, program)
+        source = _numba_rerolled_source(graph, "f", program)
+        stacked = _numba_stacked(graph, program, source)
 
         def rerolled(flat: np.ndarray | list[np.ndarray], size: int) -> np.ndarray:
-            if isinstance(flat, np.ndarray):  # stacked already: not copied again
+            if isinstance(flat, np.ndarray):  # the stacked form: read as it is
                 return stacked(flat)
             with _thread_buffer("stack", (len(flat), size), np.dtype(np.float64)) as buffer:
                 return stacked(np.stack(flat, out=buffer) if flat else buffer)
 
-        return rerolled
-    source = to_source(graph, "numba")
+        return rerolled, source
+    source = _numba_source(graph, "f")
     kernel = _numba_kernel(source, len(graph.variables), len(graph.outputs))
     lines = source.count("\n")  # the work per point
 
@@ -1951,7 +1958,7 @@ def _numba_compute(graph: Graph) -> Callable[[np.ndarray | list[np.ndarray], int
         _in_parallel(lines, size, call)
         return block
 
-    return unrolled
+    return unrolled, source
 
 
 def _numba_function(graph: Graph) -> Callable[..., tuple]:
@@ -1962,7 +1969,7 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
     float32 too); the result is one float64 array of that shape per output, or a numpy scalar
     per output when every argument is a scalar.
     """
-    compute = _numba_compute(graph)
+    compute, source = _numba_compute(graph)
     inputs = len(graph.variables)
 
     def run(*args: object) -> tuple:
@@ -1979,7 +1986,7 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
         return tuple(r.reshape(shape)[()] for r in compute(flat, math.prod(shape)))
 
     run.__doc__ = f"{graph.source} (generated by symdiff, backend numba)."
-    run.__source__ = to_source(graph, "numba")
+    run.__source__ = source
     return run
 
 
