@@ -871,14 +871,9 @@ def _numba_cheap(op: Lanes | Linear) -> bool:
     or a power other than a small integer one, which numba multiplies out)."""
     if isinstance(op, Linear):
         return True
-    code = _numba_expression(
-        op.example,
-        [
-            _numba_literal(op.example, j) if isinstance(a, Const) else "a"
-            for j, a in enumerate(op.args)
-        ],
-    )
-    return "m." not in code and (" ** " not in code or code.rsplit(" ** ", 1)[1].isdigit())
+    if op.op == "pow":
+        return isinstance(op.args[1], Const) and _numba_literal(op.example, 1).isdigit()
+    return op.op in _OPERATORS
 
 
 def _numba_stored(program: Rerolled) -> frozenset[str]:
