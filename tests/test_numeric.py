@@ -493,6 +493,45 @@ def test_numba_rerolled_edges_found_by_a_tester(monkeypatch):
             compile_graph(sd.trace("x0*x1 + x2"), backend, stacked=True)([[1, 2], [3], [4]])
 
 
+def skipping_layer(*x):
+    """Three units over six inputs: the first has no term for x6, the second none for x2 (a
+    line of the same shape, over other inputs), the third multiplies x3 by a written zero."""
+    rows = [[0.5, -1.0, 0.25, 2.0, -0.5, None], [1.0, None, -0.75, 0.5, 2.5, -1.0],
+            [0.25, -0.5, 0.0, -2.0, 1.0, 0.75]]  # fmt: skip
+    return sum(
+        sd.tanh(sum(w * xi for w, xi in zip(row, x, strict=True) if w is not None)) for row in rows
+    )
+
+
+@pytest.mark.parametrize("lines", [10_000, 0], ids=["unrolled", "rerolled"])
+def test_infinite_inputs_through_matrix_products_give_the_lines_numbers(monkeypatch, lines):
+    """A matrix product combines the rows every lane of a line combines, no others: where a
+    unit has no term for an input, no zero weight multiplies that input's infinity into a
+    NaN, and the partials stay the finite ones the lines compute (tanh saturates). A zero the
+    user wrote is a term in the lines too: NaN in every form."""
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", lines)
+    g = sd.grad(skipping_layer, wrt=names(6), simplify="none")
+    program = reroll(g._adjoint)
+    matrices = [t for op in program.ops for t in getattr(op, "terms", ()) if hasattr(t, "matrix")]
+    assert matrices  # the layer's sums are matrix products
+    x = np.random.default_rng(8).uniform(-1, 1, (6, 4))
+    x[1, 0], x[1, 1], x[2, 2] = np.inf, -np.inf, np.inf  # x2 = ±inf; x3 = inf
+    scalar = compile_graph(g._adjoint, "math")
+    with np.errstate(invalid="ignore"):  # 0.0 · inf, as written
+        want = np.array([scalar(*map(float, x[:, p])) for p in range(4)]).T
+        assert np.isfinite(want[:, :2]).all() and np.isnan(want[:, 2]).all()
+        assert np.isfinite(want[:, 3]).all()
+        for backend in ("numpy", "numba"):
+            got = compile_graph(g._adjoint, backend, stacked=True)(x)
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+            rows = np.stack(compile_graph(g._adjoint, backend)(*x))
+            np.testing.assert_allclose(rows, want, rtol=1e-13, atol=1e-15)
+    # by hand: at x2 = inf the first and third units saturate, so only the second counts
+    t2 = np.tanh(x[0, 0] - 0.75 * x[2, 0] + 0.5 * x[3, 0] + 2.5 * x[4, 0] - x[5, 0])
+    np.testing.assert_allclose(want[0, 0], 1 - t2**2, rtol=1e-13)
+
+
 def test_numba_large_batches_run_on_threads_with_the_same_numbers(monkeypatch):
     numba_or_skip()
     pools = []
