@@ -865,6 +865,10 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
 #: (`_numba_stored`): a bound on what fusing recomputes for readers that share a value.
 NUMBA_FUSED_OPS = 32
 
+#: Columns of a matrix product that one pass over a block of points adds: each pass loads and
+#: stores the result once for them all (one column a pass: 3 memory operations per product).
+NUMBA_COLUMNS = 8
+
 
 def _numba_cheap(op: Lanes | Linear) -> bool:
     """Whether an operation is a few instructions inline: arithmetic, not a call (tanh, exp,
@@ -928,6 +932,36 @@ def _numba_added(terms: list[str], assigned: bool, bias: str | None) -> str:
     return f"    for _p in range(_e): _o[_p] = {before}{' + '.join(terms)}"
 
 
+def _numba_columns(
+    weights: str, rows: Callable[[str], str], count: int, assigned: bool
+) -> list[str]:
+    """Lines adding a matrix product's `count` columns into `_o`, `NUMBA_COLUMNS` columns a
+    pass over the block, in the columns' order (`a + b + c` is `(a + b) + c`, as adding one
+    column a pass gives); the first assigned where `_o` holds nothing yet (0.0 + -0.0 would
+    be +0.0). `rows(j)` is the row that column `j` multiplies."""
+
+    def columns(first: str, many: int, indent: str, assigned: bool) -> list[str]:
+        code, terms = [], []
+        for k in range(many):
+            at = first if not k else str(int(first) + k) if first.isdigit() else f"({first} + {k})"
+            code += [f"{indent}_w{k} = {weights}[_l, {at}]", f"{indent}_x{k} = {rows(at)}"]
+            terms.append(f"_w{k} * _x{k}[_p]")
+        before = "_o[_p] + " if assigned else ""
+        return [*code, f"{indent}for _p in range(_e): _o[_p] = {before}{' + '.join(terms)}"]
+
+    loop, done = [], 0
+    if not assigned:
+        done = min(NUMBA_COLUMNS, count)
+        loop += columns("0", done, "    ", False)
+    whole = done + (count - done) // NUMBA_COLUMNS * NUMBA_COLUMNS
+    if whole > done:
+        loop.append(f"    for _j in range({done}, {whole}, {NUMBA_COLUMNS}):")
+        loop += columns("_j", NUMBA_COLUMNS, "        ", True)
+    if count > whole:
+        loop += columns(str(whole), count - whole, "    ", True)
+    return loop
+
+
 def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     """The numba kernel for a rerolled program: array operations over blocks of points.
 
@@ -940,8 +974,9 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     stored, lane by lane, in registers (each line a temporary `_t`, with the lines'
     arithmetic in their order: the numbers are the rerolled program's, which are the lines'
     but where rerolling folded constant factors, see `symdiff.vectorise`). A matrix product
-    is one loop per column. Lanes are picked by `start + step·lane` where the picks form a
-    slice, else from a constant index array.
+    adds `NUMBA_COLUMNS` columns a pass over the block, in their order; one that only the
+    outputs read is computed into the result's rows (`_numba_into_out`). Lanes are picked by
+    `start + step·lane` where the picks form a slice, else from a constant index array.
 
     Example:
         >>> import symdiff as sd
@@ -967,7 +1002,14 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
                 for _l in range(1):  # 1 × output: w̄4 += w̄5·∂w5/∂w4 for w5 = tanh(w4)
     """
     constants: list[str] = []
-    constant = functools.partial(_named_constant, constants)
+    named: dict[str, str] = {}  # an array's kind and values -> its name: each passed once
+
+    def constant(label: str, values: list) -> str:
+        key = label[0] + repr(values)
+        if key not in named:
+            named[key] = _named_constant(constants, label, values)
+        return named[key]
+
     ops = {op.name: op for op in program.ops}
     stored = _numba_stored(program)
 
@@ -1047,13 +1089,11 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             f"        _o[_p] = {last}",
         ]
 
-    def matrix_loop(op: Linear, note: str) -> list[str]:
-        """The loop computing a linear line with matrix products: one pass over the
-        block per product's column, one per run of scaled terms."""
-        loop = [
-            f"for _l in range({op.size}):  # {op.size} × {note}",
-            f"    _o = {op.name}[_l, :_e]",
-        ]
+    def matrix_loop(op: Linear, note: str, target: str) -> list[str]:
+        """The loop computing a linear line with matrix products into the rows `target` (of
+        `_l`): a pass over the block per `NUMBA_COLUMNS` columns of a product, one per run of
+        scaled terms."""
+        loop = [f"for _l in range({op.size}):  # {op.size} × {note}", f"    _o = {target}"]
         # a run of scaled terms is one loop adding them in order: one pass over the block,
         # not one per term, and fewer loops for LLVM to compile
         bias = repr(op.bias[0]) if len(op.bias) == 1 else None
@@ -1069,19 +1109,10 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
                     loop.append(f"    for _p in range(_e): _o[_p] = {bias}")
                     assigned = True
                 weights = constant(f"W{len(constants)}", [list(r) for r in term.matrix])
-                lanes = term.pick.lanes
-                loop += [
-                    f"    for _j in range({len(lanes)}):",
-                    f"        _c = {weights}[_l, _j]",
-                    f"        _r = {row(term.pick.source, lanes, f'I{len(constants)}', '_j')}",
-                ]
-                if not assigned:  # (0.0 + -0.0 would be +0.0)
-                    loop += [
-                        "        if _j == 0:",
-                        "            for _p in range(_e): _o[_p] = _c * _r[_p]",
-                        "            continue",
-                    ]
-                loop.append("        for _p in range(_e): _o[_p] += _c * _r[_p]")
+                rows = functools.partial(
+                    row, term.pick.source, term.pick.lanes, f"I{len(constants)}"
+                )
+                loop += _numba_columns(weights, rows, len(term.pick.lanes), assigned)
                 assigned = True
                 continue
             scale = repr(term.scale[0])
@@ -1097,7 +1128,8 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
             loop.append(_numba_added(run, assigned, bias))
         return loop
 
-    block = _numba_block(program, stored)
+    into = _numba_into_out(program, stored)
+    block = _numba_block(program, stored - into.keys())
     notes = dict(graph.notes)
     head = [_docstring(graph, "numba, rerolled")]
     body = [
@@ -1107,11 +1139,15 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     for op in program.ops:
         if op.name not in stored:
             continue
-        head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
         note = notes.get(op.example.name, op.example)
-        if any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
-            loop = matrix_loop(op, str(note))
+        if op.name in into:  # the result's rows, lane by lane
+            at = lane_of(into[op.name], f"I{len(constants)}")
+            loop = matrix_loop(op, f"output: {note}", f"OUT[{at}, _s:_s + _e]")
+        elif any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
+            head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
+            loop = matrix_loop(op, str(note), f"{op.name}[_l, :_e]")
         else:
+            head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
             loop = fused(f"{op.name}[_l, :_e]", str(note), op.name, tuple(range(op.size)), True)
         body += [f"        {line}" for line in loop]
     first = 0
@@ -1119,6 +1155,9 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
         if isinstance(part, Const):
             body.append(f"        OUT[{first}, _s:_s + _e] = {float(part.value)!r}")
             first += 1
+            continue
+        if part.source in into:  # written there by its product
+            first += len(part.lanes)
             continue
         op = ops.get(part.source)
         note = notes.get(op.example.name, op.example) if op else "an input"
@@ -1133,6 +1172,32 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
     if constants:
         lines += ["", "", "# the lanes each operation picks, and its coefficients", *constants]
     return "\n".join(lines)
+
+
+def _numba_into_out(program: Rerolled, stored: frozenset[str]) -> dict[str, tuple[int, ...]]:
+    """The matrix products the rerolled numba kernel writes straight into the result's rows,
+    with the row of each lane: those only the outputs read, each lane once. (Stored and then
+    copied, the tanh layer's gradient passed over 95 of its 100 rows twice at n = 100.)"""
+    read = {pick.source for op in program.ops for pick in reads(op)}
+    rows: dict[str, list[int | None]] = {
+        op.name: [None] * op.size
+        for op in program.ops
+        if op.name in stored and op.name not in read and isinstance(op, Linear)
+    }
+    first, twice = 0, set()
+    for part in program.outputs:
+        if isinstance(part, Pick) and part.source in rows:
+            lanes = rows[part.source]
+            for k, lane in enumerate(part.lanes):
+                if lanes[lane] is not None:
+                    twice.add(part.source)
+                lanes[lane] = first + k
+        first += _rows_of(part)
+    return {
+        name: tuple(lanes)
+        for name, lanes in rows.items()
+        if name not in twice and None not in lanes
+    }
 
 
 def _numba_block(program: Rerolled, stored: frozenset[str]) -> int:

@@ -396,8 +396,10 @@ def test_numba_fused_kernel_computes_what_the_lines_compute(case):
     elif case == "shared":
         g, calls = sd.grad(SHARED), {"m.tanh(": 1, "m.exp(": 1}
         expr = sympy.sympify(SHARED, locals={str(s): s for s in symbols})
-    else:  # the layer's adjoint sums are matrix products: stored, as is what they read
-        g, calls = sd.grad(layer, wrt=names(6)), {"m.tanh(": 1, "m.empty(": 3}
+    else:  # the layer's sums are matrix products: what they read is stored; the gradient's
+        # product, which only the outputs read, is written straight into the result's rows
+        g = sd.grad(layer, wrt=names(6))
+        calls = {"m.tanh(": 1, "m.empty(": 2, "# 6 × output: w̄1 += w̄7·∂w7/∂w1": 1}
         expr = sum(sympy.tanh(sum(w * s for w, s in zip(r, symbols, strict=True))) for r in WEIGHTS)
     x = np.random.default_rng(4).uniform(-2, 2, (len(symbols), 3000))
     program = reroll(g._adjoint)
@@ -413,6 +415,60 @@ def test_numba_fused_kernel_computes_what_the_lines_compute(case):
         np.testing.assert_array_equal(fused, unrolled)
     want = sympy.lambdify(symbols, [sympy.diff(expr, s) for s in symbols], "numpy")(*x)
     np.testing.assert_allclose(fused, np.stack(want), rtol=1e-12, atol=1e-12)
+
+
+READOUT = [[0.25, 1.0, -2.0, 0.5], [-0.5, 1.0, 0.25, -1.25], [0.5, -0.75, 1.0, 2.0],
+           [-2.0, 0.5, -1.5, 0.75]]  # fmt: skip
+
+
+@pytest.mark.parametrize("order", [(2, 0, "x1*x2", 3, 1), (1, 0, 1, 2, 3)], ids=["into", "twice"])
+def test_numba_writes_a_product_only_outputs_read_into_their_rows(monkeypatch, order):
+    """A matrix product that only the outputs read, each row once, is computed into the
+    result's rows, wherever they are (an index per lane); one that an output reads twice is
+    stored and copied. Either way the numbers are the readout's, computed by hand."""
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)
+
+    def two_layers(*x):
+        h = [sd.tanh(sum(w * xi for w, xi in zip(row, x, strict=True))) for row in WEIGHTS]
+        out = [sum(v * hj for v, hj in zip(row, h, strict=True)) for row in READOUT]
+        return tuple(x[0] * x[1] if k == "x1*x2" else out[k] for k in order)
+
+    graph = sd.trace(two_layers, wrt=names(6))
+    f = compile_graph(graph, "numba", stacked=True)
+    assert ("_o = OUT[I" in f.__source__) == (order[2] == "x1*x2")
+    assert f.__source__.count("m.empty(") == (2 if order[2] == "x1*x2" else 3)
+    x = np.random.default_rng(9).uniform(-2, 2, (6, 2500))  # three blocks of points
+    h = np.tanh(np.array(WEIGHTS) @ x)
+    want = [x[0] * x[1] if k == "x1*x2" else np.array(READOUT[k]) @ h for k in order]
+    np.testing.assert_allclose(f(x), np.stack(want), rtol=1e-13, atol=1e-14)
+
+
+def test_numba_matrix_products_add_their_columns_in_the_lines_order(monkeypatch):
+    """A product adds `NUMBA_COLUMNS` columns a pass (21 inputs: 8 first, 8 in the loop, 5
+    left), in the columns' order: the lines' numbers bit for bit, here where the lines add the
+    inputs in that order too."""
+    numba_or_skip()
+    weights = np.random.default_rng(10).uniform(-1, 1, (3, 21)).round(3)
+
+    def wide(*x):
+        units = []
+        for row in weights:
+            pre = float(row[0]) * x[0]  # (no 0 + first: a bias, which the product adds first)
+            for w, xi in zip(row[1:], x[1:], strict=True):
+                pre = pre + float(w) * xi
+            units.append(sd.tanh(pre))
+        return sum(units)
+
+    g = sd.grad(wide, wrt=names(21), simplify="none")
+    x = np.random.default_rng(11).uniform(-1, 1, (21, 1500))
+    lines = np.stack(compile_graph(g._adjoint, "numba")(*x))
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", 0)
+    f = compile_graph(g._adjoint, "numba", stacked=True)
+    assert f.__source__.count(f"for _j in range(8, 16, {numeric.NUMBA_COLUMNS}):") == 1
+    np.testing.assert_array_equal(f(x), lines)
+    t = np.tanh(weights @ x)
+    np.testing.assert_allclose(f(x), weights.T @ (1 - t**2), rtol=1e-13, atol=1e-14)
 
 
 def sweeps(count, left, right):
