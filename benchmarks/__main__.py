@@ -5,9 +5,9 @@ operation counts of the function and of the gradient program (sympy.count_ops ov
 assignments) and their ratio, the numeric gradient throughput of the generated numpy code on a
 batch (what `Gradient.lambdify` compiles: the partials, without the value, as `jax.grad`
 computes; and its stacked form, the program rerolled into array operations), and beside it,
-measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, symdiff's numba backend (its
-compile time, and its time relative to JAX's on the same batch, with one array per variable
-and stacked), SymPy's `diff` (capped),
+measured in the same run, `jax.jit(jax.vmap(jax.grad(f)))`, symdiff's jax backend (one array
+per variable, and stacked), symdiff's numba backend (its compile time, and its time relative
+to JAX's on the same batch, with one array per variable and stacked), SymPy's `diff` (capped),
 SymEngine's `diff` and CasADi's `gradient` when installed.
 """
 
@@ -22,6 +22,7 @@ import timeit
 import symdiff as sd
 from benchmarks.cases import CASES, jax_version, names, point, reference_gradient
 from symdiff.closedform import count_program_ops, program
+from symdiff.vectorise import reroll
 
 QUICK_SIZES = (10, 100, 1000)
 FULL_SIZES = (10, 100, 1000, 10_000)
@@ -72,6 +73,24 @@ def jax_backend_throughput(adjoint, n: int, batch: int) -> float | None:
 
     run()
     return batch / best_of(run)
+
+
+def jax_stacked_throughput(adjoint, n: int, batch: int) -> float | None:
+    """symdiff's jax backend, stacked (the rerolled program, jitted), on the same batch: at
+    every n where the program rerolls, else (in pieces) n <= 100."""
+    if importlib.util.find_spec("jax") is None:
+        return None
+    program = reroll(adjoint)
+    if n > SCALAR_JAX_MAX and not sd.numeric._stacked_rerolls(adjoint, "jax", program):
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    f = sd.numeric.compile_graph(adjoint, "jax", stacked=True)
+    x = jnp.asarray(point(n, batch))
+    f(x).block_until_ready()
+    return batch / best_of(lambda: f(x).block_until_ready())
 
 
 def stacked_throughput(adjoint, n: int, batch: int) -> float:
@@ -160,6 +179,7 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
         theirs = jax_throughput(case_name, n, batch)
         scalar = jax_throughput(case_name, n, batch, scalar=True)
         backend = jax_backend_throughput(partials, n, batch)
+        backend_stacked = jax_stacked_throughput(partials, n, batch)
         fused = numba_throughput(partials, n, batch)
         stacked = stacked_throughput(partials, n, batch)
         if theirs is not None:
@@ -176,6 +196,8 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
             "n/a" if theirs is None else f"{theirs / stacked:.2f}",
             "n/a" if scalar is None else f"{scalar / ours:.2f}",
             "n/a" if backend is None or theirs is None else f"{theirs / backend:.2f}",
+            "n/a" if backend_stacked is None or theirs is None
+            else f"{theirs / backend_stacked:.2f}",
             "n/a" if fused is None else f"{fused[0]:.3g}s",
             "n/a" if fused is None or theirs is None else f"{theirs / fused[1]:.2f}",
             "n/a" if fused is None or theirs is None else f"{theirs / fused[2]:.2f}",
@@ -187,8 +209,8 @@ def run(case_name: str, sizes, cap: float) -> list[list[str]]:
 
 HEADER = ["n", "nodes", "build", "f ops", "grad ops", "ratio", "numpy pts/s", "jax pts/s",
           "numpy/jax time", "stacked numpy/jax time", "numpy/jax-scalar time",
-          "symdiff-jax/jax time", "numba compile", "numba/jax time", "stacked numba/jax time",
-          "sympy.diff", "symengine",
+          "symdiff-jax/jax time", "stacked symdiff-jax/jax time", "numba compile",
+          "numba/jax time", "stacked numba/jax time", "sympy.diff", "symengine",
           "casadi (ratio)"]  # fmt: skip
 
 
