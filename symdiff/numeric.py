@@ -2021,6 +2021,17 @@ def _numba_compute(
     return unrolled, source
 
 
+def _plain_rows(args: tuple) -> bool:
+    """Whether the arguments are what a numba kernel reads as they are: numpy arrays of
+    float64, one-dimensional, contiguous, of one length. The common call; converting each
+    argument took 1.4 µs (1.4 ms of Rosenbrock's 3.8 at n = 1000)."""
+    return (
+        bool(args)
+        and all(type(a) is np.ndarray and a.dtype == np.float64 and a.strides == (8,) for a in args)
+        and len({a.shape for a in args}) == 1
+    )
+
+
 def _numba_function(graph: Graph) -> Callable[..., tuple]:
     """The graph as one fused loop, compiled by numba; called as the numpy backend's function
     (see `_numba_compute`).
@@ -2034,6 +2045,8 @@ def _numba_function(graph: Graph) -> Callable[..., tuple]:
 
     def run(*args: object) -> tuple:
         _check_count(args, inputs)
+        if _plain_rows(args):  # the kernel reads them as they are
+            return tuple(compute(list(args), args[0].shape[0]))
         arrays = [_real_array(a) for a in args]
         shapes = {a.shape for a in arrays}
         shape = shapes.pop() if len(shapes) == 1 else _common_shape_or_error(arrays)

@@ -611,6 +611,34 @@ def test_numba_large_batches_run_on_threads_with_the_same_numbers(monkeypatch):
     assert len(pools) == 1  # a small batch runs on the calling thread
 
 
+@pytest.mark.parametrize("lines", [10_000, 0], ids=["unrolled", "rerolled"])
+def test_numba_reads_float64_rows_as_they_are_and_converts_the_rest(monkeypatch, lines):
+    """Contiguous float64 rows of one length go to the kernel unconverted; strided,
+    big-endian, float32 or integer rows are converted first. The numbers are the same."""
+    numba_or_skip()
+    monkeypatch.setattr(numeric, "NUMBA_UNROLLED_LINES", lines)
+    g = sd.grad(rosenbrock, wrt=names(5))
+    f = g.lambdify("numba")
+    x = np.random.default_rng(12).uniform(-1, 1, (5, 40))
+    want = np.stack(g.lambdify("numpy")(*x))
+    np.testing.assert_allclose(-400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]), want[0])
+    converted = []
+    real_array = numeric._real_array
+    monkeypatch.setattr(numeric, "_real_array", lambda a: converted.append(a) or real_array(a))
+    np.testing.assert_array_equal(np.stack(f(*x)), want)
+    assert converted == []
+    strided = np.repeat(x[0], 2)[::2]  # a stride of two numbers
+    for other in (strided, x[0].astype(">f8"), x[0][:, None][:, 0]):  # the last: plain
+        converted.clear()
+        np.testing.assert_array_equal(np.stack(f(other, *x[1:])), want)
+        assert len(converted) == (0 if other.strides == (8,) and other.dtype == np.float64 else 5)
+    small = x.astype(np.float32)
+    np.testing.assert_allclose(np.stack(f(*small)), np.stack(g.lambdify("numpy")(*small)))
+    at = [[1, 2]] * 5  # lists of integers: the minimum, and 2 everywhere
+    assert np.stack(f(*at))[:, 1].tolist() == [1602.0, 1202.0, 1202.0, 1202.0, -400.0]
+    assert not np.stack(f(*at))[:, 0].any()
+
+
 def test_numba_refuses_complex_and_other_array_types():
     numba_or_skip()
     f = sd.grad("x1*x2 + sin(x1)").lambdify("numba")
