@@ -937,8 +937,8 @@ def _numba_columns(
 ) -> list[str]:
     """Lines adding a matrix product's `count` columns into `_o`, `NUMBA_COLUMNS` columns a
     pass over the block, in the columns' order (`a + b + c` is `(a + b) + c`, as adding one
-    column a pass gives); the first assigned where `_o` holds nothing yet (0.0 + -0.0 would
-    be +0.0). `rows(j)` is the row that column `j` multiplies."""
+    column a pass gives); the first pass assigned where `_o` holds nothing yet (0.0 + -0.0
+    would be +0.0). `rows(j)` is the row that column `j` multiplies."""
 
     def columns(first: str, many: int, indent: str, assigned: bool) -> list[str]:
         code, terms = [], []
@@ -949,16 +949,13 @@ def _numba_columns(
         before = "_o[_p] + " if assigned else ""
         return [*code, f"{indent}for _p in range(_e): _o[_p] = {before}{' + '.join(terms)}"]
 
-    loop, done = [], 0
-    if not assigned:
-        done = min(NUMBA_COLUMNS, count)
-        loop += columns("0", done, "    ", False)
-    whole = done + (count - done) // NUMBA_COLUMNS * NUMBA_COLUMNS
-    if whole > done:
-        loop.append(f"    for _j in range({done}, {whole}, {NUMBA_COLUMNS}):")
+    # the columns past whole groups first, so that a product is at most two loops (compile
+    # time grows with the square of a kernel's loops)
+    head = count % NUMBA_COLUMNS or (0 if assigned else min(NUMBA_COLUMNS, count))
+    loop = columns("0", head, "    ", assigned) if head else []
+    if count > head:
+        loop.append(f"    for _j in range({head}, {count}, {NUMBA_COLUMNS}):")
         loop += columns("_j", NUMBA_COLUMNS, "        ", True)
-    if count > whole:
-        loop += columns(str(whole), count - whole, "    ", True)
     return loop
 
 
