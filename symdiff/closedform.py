@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Literal
@@ -74,45 +75,55 @@ def _simplify_before(formula: sympy.Expr, deadline: float) -> sympy.Expr:
     remaining = deadline - time.monotonic()
     if remaining <= 0 or threading.current_thread() is not threading.main_thread():
         return formula
-    if not hasattr(signal, "setitimer") or not hasattr(signal, "pthread_sigmask"):
-        return formula  # no interval timers (Windows): nothing bounds it
+    if not hasattr(signal, "setitimer"):  # no interval timers (Windows): nothing bounds it
+        return formula
 
     running = [True]
-
-    def out_of_time(signum, frame):
-        if running[0]:  # not once simplify has returned: a late tick must not escape
-            raise _OutOfTime
-
     hook = sys.unraisablehook
 
     def unraisable(event: object) -> None:
         """A tick that lands in a finalizer or a gc callback cannot stop simplify: Python
         reports it as unraisable (pytest failed a test for it, in CI under load). Dropped
-        here; the next tick stops simplify. Anything else goes to the hook in place, with
-        ticks held off so that none lands in it."""
-        if isinstance(getattr(event, "exc_value", None), _OutOfTime):
-            return
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        try:
+        here; the next tick stops simplify. Anything else goes to the hook in place."""
+        if not isinstance(getattr(event, "exc_value", None), _OutOfTime):
             hook(event)
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+
+    def out_of_time(signum: int, frame: types.FrameType | None) -> None:
+        # not once simplify has returned (a late tick must not escape), nor while an
+        # unraisable exception is reported (it would escape the hook, and the report be lost)
+        if running[0] and not _called_from(frame, unraisable.__code__):
+            raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
-    sys.unraisablehook = unraisable
-    # and again every 0.1 s, for the ticks that land where they cannot stop it
-    signal.setitimer(signal.ITIMER_REAL, remaining, 0.1)
     try:
+        sys.unraisablehook = unraisable
+        # and again every 0.1 s, for the ticks that land where they cannot stop it
+        signal.setitimer(signal.ITIMER_REAL, remaining, 0.1)
         simplified = sympy.simplify(formula)
         running[0] = False
         return simplified
     except _OutOfTime:
         return formula
     finally:
-        running[0] = False
+        # a tick may land here too, until `running` is false (not contextlib.suppress: a tick
+        # may land in its __enter__, outside the block it guards)
+        while running[0]:
+            try:  # noqa: SIM105
+                running[0] = False
+            except _OutOfTime:
+                pass
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         sys.unraisablehook = hook
+
+
+def _called_from(frame: types.FrameType | None, code: types.CodeType) -> bool:
+    """Whether `frame` runs `code`, or is called from a frame that does."""
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def check_policy(policy: object) -> None:
