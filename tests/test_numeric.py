@@ -634,6 +634,10 @@ def test_numba_reads_float64_rows_as_they_are_and_converts_the_rest(monkeypatch,
         assert len(converted) == (0 if other.strides == (8,) and other.dtype == np.float64 else 5)
     small = x.astype(np.float32)
     np.testing.assert_allclose(np.stack(f(*small)), np.stack(g.lambdify("numpy")(*small)))
+    short = [x[0], np.array([0.5]), *x[2:]]  # plain rows of other lengths: broadcast
+    np.testing.assert_array_equal(np.stack(f(*short)), np.stack(g.lambdify("numpy")(*short)))
+    with pytest.raises(sd.SymdiffError, match="do not broadcast"):
+        f(x[0], x[1, :3], *x[2:])
     at = [[1, 2]] * 5  # lists of integers: the minimum, and 2 everywhere
     assert np.stack(f(*at))[:, 1].tolist() == [1602.0, 1202.0, 1202.0, 1202.0, -400.0]
     assert not np.stack(f(*at))[:, 0].any()
