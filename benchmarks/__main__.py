@@ -56,14 +56,20 @@ def numpy_throughput(adjoint, n: int) -> tuple[float, int]:
     return batch / best_of(lambda: f(*x)), batch
 
 
-def jax_backend_throughput(adjoint, n: int, batch: int) -> float | None:
-    """symdiff's own jax backend: the gradient program, jitted, on the same batch."""
-    if importlib.util.find_spec("jax") is None or n > SCALAR_JAX_MAX:
-        return None
+def jax_x64():
+    """JAX in float64, as every numeric column computes: (jax, jax.numpy)."""
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
+    return jax, jnp
+
+
+def jax_backend_throughput(adjoint, n: int, batch: int) -> float | None:
+    """symdiff's own jax backend: the gradient program, jitted, on the same batch."""
+    if importlib.util.find_spec("jax") is None or n > SCALAR_JAX_MAX:
+        return None
+    _, jnp = jax_x64()
     f = sd.numeric.compile_graph(adjoint, "jax")
     x = [jnp.asarray(row) for row in point(n, batch)]
 
@@ -83,10 +89,7 @@ def jax_stacked_throughput(adjoint, n: int, batch: int) -> float | None:
     program = reroll(adjoint)
     if n > SCALAR_JAX_MAX and not sd.numeric._stacked_rerolls(adjoint, "jax", program):
         return None
-    import jax
-    import jax.numpy as jnp
-
-    jax.config.update("jax_enable_x64", True)
+    _, jnp = jax_x64()
     f = sd.numeric.compile_graph(adjoint, "jax", stacked=True)
     x = jnp.asarray(point(n, batch))
     f(x).block_until_ready()
@@ -120,10 +123,7 @@ def jax_throughput(case_name: str, n: int, batch: int, scalar: bool = False) -> 
     definition symdiff traces, unrolled (compiling that is slow, so only for small n)."""
     if importlib.util.find_spec("jax") is None or (scalar and n > SCALAR_JAX_MAX):
         return None
-    import jax
-    import jax.numpy as jnp
-
-    jax.config.update("jax_enable_x64", True)
+    jax, jnp = jax_x64()
 
     def unrolled(x):
         return CASES[case_name](list(x), jnp)

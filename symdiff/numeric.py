@@ -940,22 +940,26 @@ def _numba_columns(
     column a pass gives); the first pass assigned where `_o` holds nothing yet (0.0 + -0.0
     would be +0.0). `rows(j)` is the row that column `j` multiplies."""
 
-    def columns(first: str, many: int, indent: str, assigned: bool) -> list[str]:
-        code, terms = [], []
+    def column(first: str, k: int) -> str:
+        if not k:
+            return first
+        return str(int(first) + k) if first.isdigit() else f"({first} + {k})"
+
+    def one_pass(first: str, many: int, indent: str, adding: bool) -> list[str]:
+        code = []
         for k in range(many):
-            at = first if not k else str(int(first) + k) if first.isdigit() else f"({first} + {k})"
+            at = column(first, k)
             code += [f"{indent}_w{k} = {weights}[_l, {at}]", f"{indent}_x{k} = {rows(at)}"]
-            terms.append(f"_w{k} * _x{k}[_p]")
-        before = "_o[_p] + " if assigned else ""
-        return [*code, f"{indent}for _p in range(_e): _o[_p] = {before}{' + '.join(terms)}"]
+        terms = [f"_w{k} * _x{k}[_p]" for k in range(many)]
+        return [*code, indent[4:] + _numba_added(terms, adding, None)]
 
     # the columns past whole groups first, so that a product is at most two loops (compile
     # time grows with the square of a kernel's loops)
     head = count % NUMBA_COLUMNS or (0 if assigned else min(NUMBA_COLUMNS, count))
-    loop = columns("0", head, "    ", assigned) if head else []
+    loop = one_pass("0", head, "    ", assigned) if head else []
     if count > head:
         loop.append(f"    for _j in range({head}, {count}, {NUMBA_COLUMNS}):")
-        loop += columns("_j", NUMBA_COLUMNS, "        ", True)
+        loop += one_pass("_j", NUMBA_COLUMNS, "        ", True)
     return loop
 
 
@@ -1140,12 +1144,13 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
         if op.name in into:  # the result's rows, lane by lane
             at = lane_of(into[op.name], f"I{len(constants)}")
             loop = matrix_loop(op, f"output: {note}", f"OUT[{at}, _s:_s + _e]")
-        elif any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
-            head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
-            loop = matrix_loop(op, str(note), f"{op.name}[_l, :_e]")
         else:
             head.append(f"    {op.name} = m.empty(({op.size}, {block}))")
-            loop = fused(f"{op.name}[_l, :_e]", str(note), op.name, tuple(range(op.size)), True)
+            rows = f"{op.name}[_l, :_e]"
+            if any(isinstance(term, Mixed) for term in getattr(op, "terms", ())):
+                loop = matrix_loop(op, str(note), rows)
+            else:
+                loop = fused(rows, str(note), op.name, tuple(range(op.size)), True)
         body += [f"        {line}" for line in loop]
     first = 0
     for part in program.outputs:
