@@ -857,8 +857,15 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
     program = reroll(graph)
     if not _rerolling_pays(graph, program):
         return None
-    loops = len(_numba_stored(program)) + sum(isinstance(p, Pick) for p in program.outputs)
-    return None if loops > NUMBA_LOOPS and lines <= NUMBA_UNROLLED_MOST else program
+    return None if _numba_loops(program) > NUMBA_LOOPS and lines <= NUMBA_UNROLLED_MOST else program
+
+
+def _numba_loops(program: Rerolled) -> int:
+    """The loops over lanes of the rerolled kernel: one per stored operation and per output
+    pick, but for the outputs a matrix product writes (`_numba_into_out`)."""
+    stored = _numba_stored(program)
+    into = _numba_into_out(program, stored)
+    return len(stored) + sum(isinstance(p, Pick) and p.source not in into for p in program.outputs)
 
 
 #: Operations per lane that one fused expression of the rerolled numba kernel may compute

@@ -453,6 +453,8 @@ def test_numba_writes_a_product_only_outputs_read_into_their_rows(monkeypatch, o
     graph = sd.trace(two_layers, wrt=names(6))
     f = compile_graph(graph, "numba", stacked=True)
     assert ("_o = OUT[I" in f.__source__) == (order[2] == "x1*x2")
+    # the loops that decide between the kernels are the ones written
+    assert numeric._numba_loops(reroll(graph)) == f.__source__.count("for _l in range(")
     assert f.__source__.count("m.empty(") == (2 if order[2] == "x1*x2" else 3)
     x = np.random.default_rng(9).uniform(-2, 2, (6, 2500))  # three blocks of points
     h = np.tanh(np.array(WEIGHTS) @ x)
