@@ -431,7 +431,8 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
 
         special = {"erf": erf, "shape": shape, "broadcast": jnp.broadcast_to, "fresh": fresh,
                    "as_float": as_float, "take": take, "constant": np.array, "column": column,
-                   "combine": combine, "rows": rows, "join": jnp.concatenate}  # fmt: skip
+                   "combine": combine, "rows": rows, "join": jnp.concatenate,
+                   "barrier": jax.lax.optimization_barrier}  # fmt: skip
         return _namespace(jnp, special)
     raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
@@ -515,10 +516,11 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     tuple with one value per output, broadcast to the arguments' common shape. For numba it
     is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`), or
     for a program over `NUMBA_UNROLLED_LINES` lines that rerolls, array operations over blocks
-    of points (see `_numba_rerolled_source`).
-    `stacked` (numpy where `_rerolling_pays`, jax unless `_deep`): the rerolled program over
-    one array of the stacked variables (see `_stacked_source`); otherwise the program run over
-    its rows.
+    of points (see `_numba_rerolled_source`). For jax, a `_deep` program's lines are cut into
+    pieces by `m.barrier` lines.
+    `stacked` (numpy where `_rerolling_pays`, jax unless `_deep` on a CPU): the rerolled program
+    over one array of the stacked variables (see `_stacked_source`); otherwise the program run
+    over its rows.
 
     Raises:
         SymdiffError: an unknown backend, or `stacked` for a backend without that form.
@@ -544,8 +546,11 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     if backend == "numpy":
         header = f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"
         expression = _numpy_expression(_buffer_slots(graph, graph.needed))
+    body = _body(graph, names, expression)
+    if backend == "jax" and _deep(graph, reroll(graph)):
+        body = _with_barriers(body, _node_pieces(graph, names))
     lines = [header, _docstring(graph, backend)]
-    lines += [f"    {line}" for line in _body(graph, names, expression)]
+    lines += [f"    {line}" for line in body]
     lines += [f"    {line}" for line in _return(graph, names, params)]
     return "\n".join(lines)
 
@@ -592,8 +597,11 @@ def _lines(graph: Graph) -> int:
 
 def _stacked_rerolls(graph: Graph, backend: str, program: Rerolled) -> bool:
     """Whether the stacked form of numpy or jax runs the rerolled program (else the program
-    over the rows): numpy where rerolling halves the program, jax unless it is `_deep`."""
-    return not _deep(graph, program) if backend == "jax" else _rerolling_pays(graph, program)
+    over the rows): numpy where rerolling halves the program, jax unless it is `_deep` and
+    JAX computes on the CPU (where it runs in pieces)."""
+    if backend == "jax":
+        return not (_deep(graph, program) and _jax_on_cpu())
+    return _rerolling_pays(graph, program)
 
 
 def _rerolling_pays(graph: Graph, program: Rerolled) -> bool:
@@ -633,6 +641,7 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
     ]
     constants: list[str] = []
     into = _into_result(program) if backend == "numpy" else None
+    body = []  # one line per op
     for op in program.ops:
         if op is into:  # its rows written where the outputs have them, in `out`
             matrix, runs = _spread(op, program.outputs)
@@ -642,7 +651,7 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
             formula = _linear_code(op, constants)
         elif isinstance(op, Joined):
             arrays = ", ".join(map(str, op.parts))  # whole arrays: no view of v0 is returned
-            lines.append(f"    {op.name} = m.join([{arrays}])  # {op.size} rows")
+            body.append(f"{op.name} = m.join([{arrays}])  # {op.size} rows")
             continue
         else:
             code = [_literal(a) if isinstance(a, Const) else _pick_code(a) for a in op.args]
@@ -651,7 +660,12 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
                 formula = f"m.rows({formula}, v0, {op.size})"
         note = notes.get(op.example.name, op.example)
         where = " (in the result's rows)" if op is into else ""
-        lines.append(f"    {op.name} = {formula}  # {op.size} × {note}{where}")
+        body.append(f"{op.name} = {formula}  # {op.size} × {note}{where}")
+    if backend == "jax" and _deep(graph, program):
+        outputs = {p.source for p in program.outputs if isinstance(p, Pick)}
+        reading = [{pick.source for pick in reads(op)} for op in program.ops]
+        body = _with_barriers(body, _pieces([op.name for op in program.ops], reading, outputs))
+    lines += [f"    {line}" for line in body]
     parts = [
         f"m.full((1, *v0.shape[1:]), {_literal(p)}, v0.dtype)"
         if isinstance(p, Const)
@@ -1276,7 +1290,8 @@ def compile_graph(
 ) -> Callable[..., tuple] | Callable[..., object]:
     """A fast function computing the graph's outputs (see `to_source`).
 
-    jit-compiled for jax (a long program that does not reroll in pieces, `_jax_pieces`); for
+    jit-compiled for jax (a long program that does not reroll, `_deep`, in pieces: on a CPU
+    jitted one by one, `_jax_pieces`, elsewhere in one jit with barriers between them); for
     numba, compiled now (seconds for a program of a thousand lines, growing faster than its
     length) into one loop over the points (see `_numba_function`).
 
@@ -1285,7 +1300,7 @@ def compile_graph(
     For numpy and jax it runs the rerolled program (`symdiff.vectorise`): repeated lines become
     one array operation each and weighted sums matrix products, so jax compiles a program of
     any repetitive size into a few fused kernels, and numpy makes a few large calls rather than
-    one per line (numpy only where that halves the program; jax unless `_deep`). The
+    one per line (numpy only where that halves the program; jax unless `_deep` on a CPU). The
     per-variable numpy function stacks its arguments and runs the rerolled program too, where
     it halves the program.
 
@@ -1335,7 +1350,8 @@ def _per_variable(graph: Graph, backend: str) -> Callable[..., tuple]:
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
-        jitted = _jax_pieces(graph) if _deep(graph, reroll(graph)) else _jit(function)
+        pieces = _jax_on_cpu() and _deep(graph, reroll(graph))  # else barriers in one jit
+        jitted = _jax_pieces(graph) if pieces else _jit(function)
         function = _jax_function(jitted, len(graph.variables))
     elif backend == "numpy":
         slots = _buffer_slots(graph, graph.needed)
@@ -1424,18 +1440,74 @@ STACKED_LEAST = 2048
 KEPT_BYTES = 1 << 26
 
 
-#: jax runs a program that does not reroll (a chain, a product) as jitted pieces of this
-#: many lines (see `_jax_pieces`).
+#: jax runs a program that does not reroll (a chain, a product) in pieces of this many lines:
+#: on a CPU jitted one by one (`_jax_pieces`), elsewhere in one jit with barriers (`_deep`).
 JAX_PIECE = 16
 
 
 def _deep(graph: Graph, program: Rerolled) -> bool:
-    """Whether jax runs the program in pieces (`_jax_pieces`): JAX computes on the CPU, and the
-    program is long and rerolling does not halve it (its lines depend on each other rather than
-    repeat side by side). On a GPU, XLA compiles such a program well whole: on an H100 the
-    product and the chain at n = 10-100 ran at 0.3-2.9 times `jax.grad`'s time in one jit, and
-    0.6-12 times in pieces (kernel launches)."""
-    return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program) and _jax_on_cpu()
+    """Whether jax runs the program in pieces of `JAX_PIECE` lines: it is long, and rerolling
+    does not halve it (its lines depend on each other rather than repeat side by side).
+
+    XLA compiles such a program badly whole:
+
+    - On the CPU it runs slowly (see `_jax_pieces`), so there the pieces are jitted one by one.
+      In one jit with barriers (below), the gradient of a 20-step chain ran as slowly as
+      without: 2.4 times `jax.grad`'s time, against 0.8 in pieces.
+    - On a GPU (an H100), pieces jitted one by one cost kernel launches: the product and the
+      chain at n = 10-100 ran at 0.6-12 times `jax.grad`'s time, against 0.3-2.9 whole. But
+      whole, the gradient of a 20-step chain (196 lines) took 32-44 s to compile for a few
+      points, 16 s for 1,000 and 1.2 s for 100,000 (XLA compiles for each shape). So there
+      the generated code separates the pieces by `m.barrier` (`jax.lax.optimization_barrier`),
+      across which XLA fuses nothing, and one jit runs them: 0.33-0.36 s to compile for any
+      number of points. On 100,000 points that ran the chain at 0.22 times `jax.grad`'s time
+      (0.26 whole) and the 100-factor product at 1.46 (0.85 whole).
+    """
+    return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program)
+
+
+def _pieces(
+    defines: Sequence[str], reading: Sequence[set[str]], outputs: set[str]
+) -> list[tuple[range, list[str], list[str]]]:
+    """Lines cut into pieces of `JAX_PIECE`, in order: each piece's lines, the names it reads
+    from before it (earlier pieces, the inputs), and the names it defines that later pieces or
+    the outputs read, in the order of the lines.
+
+    Args:
+        defines: the name each line defines.
+        reading: the names each line reads.
+        outputs: the names the outputs read.
+    """
+    pieces = []
+    later = set(outputs)  # read after the piece at hand
+    for start in reversed(range(0, len(defines), JAX_PIECE)):
+        piece = range(start, min(start + JAX_PIECE, len(defines)))
+        defined = {defines[j] for j in piece}
+        needed = sorted(set().union(*(reading[j] for j in piece)) - defined)
+        pieces.append((piece, needed, [defines[j] for j in piece if defines[j] in later]))
+        later = (later - defined) | set(needed)
+    return pieces[::-1]
+
+
+def _node_pieces(graph: Graph, names: dict[str, str]) -> list[tuple[range, list[str], list[str]]]:
+    """`_pieces` of the lines `_body` writes (`names`: input node -> its argument's name)."""
+    nodes = [n for n in graph.nodes if not n.is_input and n.name in graph.needed]
+    reading = [{names.get(a, a) for a in n.args if isinstance(a, str)} for n in nodes]
+    outputs = {names.get(o, o) for o in graph.outputs if isinstance(o, str)}
+    return _pieces([n.name for n in nodes], reading, outputs)
+
+
+def _with_barriers(lines: list[str], pieces: list[tuple[range, list[str], list[str]]]) -> list[str]:
+    """The lines with, after each piece but the last, the values later pieces read passed
+    through `m.barrier` (see `_deep`)."""
+    out = []
+    for piece, _, kept in pieces:
+        out += [lines[j] for j in piece]
+        if kept and piece.stop < len(lines):
+            values = ", ".join(kept) + ("," if len(kept) == 1 else "")
+            out.append(f"{values} = m.barrier(({values}))  # the end of a piece: XLA fuses "
+                       "nothing across this line")  # fmt: skip
+    return out
 
 
 _kept = threading.local()
@@ -1499,25 +1571,16 @@ def _jax_pieces(graph: Graph) -> Callable[..., tuple]:
     args = _safe_names(graph)
     names = {graph.input_of[v]: args[v] for v in graph.variables}
     params = [args[v] for v in graph.variables]
-    nodes = [n for n in graph.nodes if not n.is_input and n.name in graph.needed]
     lines = _body(graph, names)  # one per node, in the same order
-    reads = [{names.get(a, a) for a in n.args if isinstance(a, str)} for n in nodes]
-    finish = _return(graph, names, ", ".join(params))
-    later = {names.get(o, o) for o in graph.outputs if isinstance(o, str)} | set(params)
-    pieces = []  # (jitted piece, the names it reads, the names it returns), last piece first
-    for start in reversed(range(0, len(nodes), JAX_PIECE)):
-        piece = range(start, min(start + JAX_PIECE, len(nodes)))
-        defined = {nodes[j].name for j in piece}
-        needed = sorted(set().union(*(reads[j] for j in piece)) - defined)
-        kept = sorted(defined & later)
+    pieces = []  # (jitted piece, the names it reads, the names it returns)
+    for piece, needed, kept in _node_pieces(graph, names):
         source = "\n".join(
             [f"def piece({', '.join(needed)}):", *(f"    {lines[j]}" for j in piece),
              f"    return ({''.join(k + ', ' for k in kept)})"]
         )  # fmt: skip
         pieces.append((_jit(_load(source, "jax", "piece")), needed, kept))
-        later = (later - defined) | set(needed)
-    pieces.reverse()
     outputs = sorted({names.get(o, o) for o in graph.outputs if isinstance(o, str)} - set(params))
+    finish = _return(graph, names, ", ".join(params))
     last = "\n".join(
         [f"def finish({', '.join(params + outputs)}):", *(f"    {ln}" for ln in finish)]
     )
@@ -1751,7 +1814,7 @@ def _numpy_rerolled(graph: Graph, program: Rerolled) -> Callable[[object], objec
 def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
     """`compile_graph(graph, backend, stacked=True)`: checks the stacked input's height, then
     runs the rerolled program (numpy: a chunk of points at a time, where rerolling halves the
-    program; jax: jitted, unless `_deep`; numba: its rerolled kernel, over
+    program; jax: jitted, unless `_deep` on a CPU; numba: its rerolled kernel, over
     `NUMBA_UNROLLED_LINES` lines), or else the per-variable function over the rows."""
     inputs, outputs = len(graph.variables), len(graph.outputs)
 
