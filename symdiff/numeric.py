@@ -1459,9 +1459,10 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
       whole, the gradient of a 20-step chain (196 lines) took 32-44 s to compile for a few
       points, 16 s for 1,000 and 1.2 s for 100,000 (XLA compiles for each shape). So there
       the generated code separates the pieces by `m.barrier` (`jax.lax.optimization_barrier`),
-      across which XLA fuses nothing, and one jit runs them: 0.33-0.36 s to compile for any
-      number of points. On 100,000 points that ran the chain at 0.22 times `jax.grad`'s time
-      (0.26 whole) and the 100-factor product at 1.46 (0.85 whole).
+      across which XLA fuses nothing, and one jit runs them: 0.39-0.43 s to compile for 3,
+      1,000 or 100,000 points (the 100-step chain 1.5-1.9 s). On 100,000 points that ran the
+      chain at 0.17-0.32 times `jax.grad`'s time (0.26 whole at 20 steps) and the 100-factor
+      product at 1.46-1.48 (0.85 whole).
     """
     return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program)
 
