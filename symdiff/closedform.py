@@ -275,10 +275,12 @@ class Gradient(Mapping[str, sympy.Expr]):
         """The Python source `lambdify(backend, stacked)` compiles: one line per step, each
         noting the Wengert line or the reverse step it computes. With `stacked`, one line per
         array operation of the rerolled program (numpy where rerolling halves the program, jax
-        unless the program is a long chain that does not reroll), else the program that runs
-        over the stacked rows. Where rerolling halves
-        the program, the numpy backend runs the rerolled program for per-variable arguments
-        too (their stack), so `source("numpy", stacked=True)` is what computes."""
+        unless JAX computes on the CPU and the program is a long chain that does not reroll),
+        else the program that runs over the stacked rows. Where rerolling halves the program,
+        the numpy backend runs the rerolled program for per-variable arguments too (their
+        stack), so `source("numpy", stacked=True)` is what computes. For jax, a long chain's
+        lines come in pieces of 16 ended by `m.barrier`, which XLA does not fuse across; on a
+        CPU each piece is jitted on its own."""
         return to_source(self._adjoint, backend, "gradient", stacked)
 
     def lambdify(
@@ -300,8 +302,8 @@ class Gradient(Mapping[str, sympy.Expr]):
                 every core where that program has no matrix products, which BLAS runs on
                 every core itself), `"math"`
                 (plain floats), `"jax"` (jit-compiled, a long program that does not reroll
-                in pieces of 16 lines; on a GPU where JAX has one; in JAX's default
-                precision, float32 unless `jax_enable_x64` is set) or
+                in pieces of 16 lines, on a GPU in one jit; on a GPU where JAX has one; in
+                JAX's default precision, float32 unless `jax_enable_x64` is set) or
                 `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
                 CPU cores for large batches; a program of over a thousand lines that rerolls
                 as its rerolled program, each output's loop computing in registers what it
@@ -309,11 +311,12 @@ class Gradient(Mapping[str, sympy.Expr]):
                 `pip install 'symdiff[numba]'`).
             stacked: take one array `X` of shape `(n, ...)`, one row per graph variable, and
                 return one array of shape `(partials, ...)`. For numpy where it halves the
-                program, and for jax unless it is a long chain that does not reroll, the
-                program is then rerolled (`symdiff.vectorise`): its repeated lines run as one
-                array operation each, and its sums with constant weights (a dense layer and
-                its adjoint) as matrix products, which on a GPU is a few fused kernels however
-                many variables there are. Otherwise it runs over the rows.
+                program, and for jax unless it is a long chain that does not reroll and JAX
+                computes on the CPU, the program is then rerolled (`symdiff.vectorise`): its
+                repeated lines run as one array operation each, and its sums with constant
+                weights (a dense layer and its adjoint) as matrix products, which on a GPU is
+                a few fused kernels however many variables there are. Otherwise it runs over
+                the rows.
 
         Raises:
             SymdiffError: an unknown backend, or one whose package is not installed. The

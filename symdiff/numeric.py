@@ -31,9 +31,11 @@ import numbers
 import os
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -486,11 +488,8 @@ def _body(
         literal: the code of the node's constant argument at a position.
     """
     notes = dict(graph.notes)
-    used = graph.needed
     lines = []
-    for node in graph.nodes:
-        if node.is_input or node.name not in used:
-            continue
+    for node in _steps(graph):
         code = [
             literal(node, i) if isinstance(a, Const) else names.get(a, a)
             for i, a in enumerate(node.args)
@@ -517,7 +516,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     is the kernel `compile_graph` compiles: one loop over the points (see `_numba_source`), or
     for a program over `NUMBA_UNROLLED_LINES` lines that rerolls, array operations over blocks
     of points (see `_numba_rerolled_source`). For jax, a `_deep` program's lines are cut into
-    pieces by `m.barrier` lines.
+    pieces by `m.barrier` lines; on a CPU each piece is jitted on its own (`_jax_pieces`).
     `stacked` (numpy where `_rerolling_pays`, jax unless `_deep` on a CPU): the rerolled program
     over one array of the stacked variables (see `_stacked_source`); otherwise the program run
     over its rows.
@@ -528,7 +527,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     if backend not in BACKENDS:
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if stacked and backend in STACKED:
-        program = reroll(graph)
+        program = _rerolled(graph)
         if _stacked_rerolls(graph, backend, program):
             return _stacked_source(graph, backend, name, program)
     if stacked and backend == "math":
@@ -547,7 +546,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
         header = f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"
         expression = _numpy_expression(_buffer_slots(graph, graph.needed))
     body = _body(graph, names, expression)
-    if backend == "jax" and _deep(graph, reroll(graph)):
+    if backend == "jax" and _deep(graph, _rerolled(graph)):
         body = _with_barriers(body, _node_pieces(graph, names))
     lines = [header, _docstring(graph, backend)]
     lines += [f"    {line}" for line in body]
@@ -590,9 +589,14 @@ def _pick_code(pick: Pick) -> str:
     return f"m.take({pick.source}, {list(pick.lanes)}, axis=0)"
 
 
+def _steps(graph: Graph) -> list[Node]:
+    """The nodes generated code computes, in order: all but the inputs that some output needs."""
+    return [node for node in graph.nodes if not node.is_input and node.name in graph.needed]
+
+
 def _lines(graph: Graph) -> int:
-    """The lines of the program generated code runs: the nodes some output needs."""
-    return sum(1 for node in graph.nodes if not node.is_input and node.name in graph.needed)
+    """The lines of the program generated code runs (`_steps`)."""
+    return len(_steps(graph))
 
 
 def _stacked_rerolls(graph: Graph, backend: str, program: Rerolled) -> bool:
@@ -602,6 +606,22 @@ def _stacked_rerolls(graph: Graph, backend: str, program: Rerolled) -> bool:
     if backend == "jax":
         return not (_deep(graph, program) and _jax_on_cpu())
     return _rerolling_pays(graph, program)
+
+
+_rerolls: dict[int, tuple[weakref.ref, Rerolled]] = {}
+
+
+def _rerolled(graph: Graph) -> Rerolled:
+    """`reroll(graph)`, once per graph while it lives: a gradient's sources and functions
+    share it (rerolling Rosenbrock's gradient at n = 10,000 takes seconds)."""
+    key = id(graph)
+    kept = _rerolls.get(key)
+    if kept is not None and kept[0]() is graph:
+        return kept[1]
+    program = reroll(graph)
+    # the entry goes with the graph, before its id can be reused
+    _rerolls[key] = (weakref.ref(graph, lambda _, key=key: _rerolls.pop(key, None)), program)
+    return program
 
 
 def _rerolling_pays(graph: Graph, program: Rerolled) -> bool:
@@ -628,7 +648,7 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
             v2 = v1[0:1] + v1[1:2]  # 1 × w5 = w3 + w4
             return v2
     """
-    program = program or reroll(graph)
+    program = program or _rerolled(graph)
     if backend == "numpy":  # (XLA fuses the fragments' lines itself)
         program = join_fragments(program)
     notes = dict(graph.notes)
@@ -641,7 +661,7 @@ def _stacked_source(graph: Graph, backend: str, name: str, program: Rerolled | N
     ]
     constants: list[str] = []
     into = _into_result(program) if backend == "numpy" else None
-    body = []  # one line per op
+    body = []  # one line per op, in order: `_with_barriers` finds a piece's lines by position
     for op in program.ops:
         if op is into:  # its rows written where the outputs have them, in `out`
             matrix, runs = _spread(op, program.outputs)
@@ -868,7 +888,7 @@ def _numba_rerolls(graph: Graph) -> Rerolled | None:
     lines = _lines(graph)
     if lines <= NUMBA_UNROLLED_LINES:
         return None
-    program = reroll(graph)
+    program = _rerolled(graph)
     if not _rerolling_pays(graph, program):
         return None
     return None if _numba_loops(program) > NUMBA_LOOPS and lines <= NUMBA_UNROLLED_MOST else program
@@ -1330,7 +1350,7 @@ def compile_graph(
 
 def _per_variable(graph: Graph, backend: str) -> Callable[..., tuple]:
     """`compile_graph(graph, backend)` for numpy, math and jax."""
-    program = reroll(graph) if backend == "numpy" else None
+    program = _rerolled(graph) if backend == "numpy" else None
     if program is not None and _rerolling_pays(graph, program):
         # arrays run through the rerolled program; the lines run only for a call without
         # arguments, so they are compiled then (the tanh layer at n = 1000: 3 MB of source
@@ -1350,8 +1370,8 @@ def _per_variable(graph: Graph, backend: str) -> Callable[..., tuple]:
     function = _load(to_source(graph, backend), backend)
     source = function.__source__
     if backend == "jax":
-        pieces = _jax_on_cpu() and _deep(graph, reroll(graph))  # else barriers in one jit
-        jitted = _jax_pieces(graph) if pieces else _jit(function)
+        jitted_apart = _jax_on_cpu() and _deep(graph, _rerolled(graph))  # else one jit
+        jitted = _jax_pieces(graph) if jitted_apart else _jit(function)
         function = _jax_function(jitted, len(graph.variables))
     elif backend == "numpy":
         slots = _buffer_slots(graph, graph.needed)
@@ -1452,8 +1472,10 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
     XLA compiles such a program badly whole:
 
     - On the CPU it runs slowly (see `_jax_pieces`), so there the pieces are jitted one by one.
-      In one jit with barriers (below), the gradient of a 20-step chain ran as slowly as
-      without: 2.4 times `jax.grad`'s time, against 0.8 in pieces.
+      One jit with barriers (below) ran about as slowly as one without, on 20,000-100,000
+      points: the 20-step chain's gradient at 2.4-3.3 times `jax.grad`'s time (whole
+      2.5-3.3), the 100-factor product's at 4.5-5.6 (whole 5.0), the 100-step chain's at 12,
+      against 0.77-1.22 in pieces.
     - On a GPU (an H100), pieces jitted one by one cost kernel launches: the product and the
       chain at n = 10-100 ran at 0.6-12 times `jax.grad`'s time, against 0.3-2.9 whole. But
       whole, the gradient of a 20-step chain (196 lines) took 32-44 s to compile for a few
@@ -1467,45 +1489,68 @@ def _deep(graph: Graph, program: Rerolled) -> bool:
     return _lines(graph) > 2 * JAX_PIECE and not _rerolling_pays(graph, program)
 
 
-def _pieces(
-    defines: Sequence[str], reading: Sequence[set[str]], outputs: set[str]
-) -> list[tuple[range, list[str], list[str]]]:
-    """Lines cut into pieces of `JAX_PIECE`, in order: each piece's lines, the names it reads
-    from before it (earlier pieces, the inputs), and the names it defines that later pieces or
-    the outputs read, in the order of the lines.
+class Piece(NamedTuple):
+    """Lines of a program that jax runs as one piece (see `_deep`).
+
+    Attributes:
+        lines: their positions in the program.
+        reads: the names they read from before them (earlier pieces, the inputs).
+        keeps: the names they define that later pieces or the outputs read, in order.
+    """
+
+    lines: range
+    reads: list[str]
+    keeps: list[str]
+
+
+def _pieces(defines: Sequence[str], reading: Sequence[set[str]], outputs: set[str]) -> list[Piece]:
+    """Lines cut into pieces of `JAX_PIECE`.
 
     Args:
         defines: the name each line defines.
         reading: the names each line reads.
         outputs: the names the outputs read.
+
+    Returns:
+        The pieces, in order.
     """
     pieces = []
     later = set(outputs)  # read after the piece at hand
     for start in reversed(range(0, len(defines), JAX_PIECE)):
-        piece = range(start, min(start + JAX_PIECE, len(defines)))
-        defined = {defines[j] for j in piece}
-        needed = sorted(set().union(*(reading[j] for j in piece)) - defined)
-        pieces.append((piece, needed, [defines[j] for j in piece if defines[j] in later]))
-        later = (later - defined) | set(needed)
+        lines = range(start, min(start + JAX_PIECE, len(defines)))
+        defined = {defines[j] for j in lines}
+        reads = sorted(set().union(*(reading[j] for j in lines)) - defined)
+        pieces.append(Piece(lines, reads, [defines[j] for j in lines if defines[j] in later]))
+        later = (later - defined) | set(reads)
     return pieces[::-1]
 
 
-def _node_pieces(graph: Graph, names: dict[str, str]) -> list[tuple[range, list[str], list[str]]]:
+def _output_names(graph: Graph, names: dict[str, str]) -> set[str]:
+    """The names the lines `_body` writes give the computed outputs and the inputs among them
+    (`names`: input node -> its argument's name)."""
+    return {names.get(o, o) for o in graph.outputs if isinstance(o, str)}
+
+
+def _node_pieces(graph: Graph, names: dict[str, str]) -> list[Piece]:
     """`_pieces` of the lines `_body` writes (`names`: input node -> its argument's name)."""
-    nodes = [n for n in graph.nodes if not n.is_input and n.name in graph.needed]
-    reading = [{names.get(a, a) for a in n.args if isinstance(a, str)} for n in nodes]
-    outputs = {names.get(o, o) for o in graph.outputs if isinstance(o, str)}
-    return _pieces([n.name for n in nodes], reading, outputs)
+    steps = _steps(graph)
+    reading = [{names.get(a, a) for a in n.args if isinstance(a, str)} for n in steps]
+    return _pieces([n.name for n in steps], reading, _output_names(graph, names))
 
 
-def _with_barriers(lines: list[str], pieces: list[tuple[range, list[str], list[str]]]) -> list[str]:
+def _with_barriers(lines: list[str], pieces: list[Piece]) -> list[str]:
     """The lines with, after each piece but the last, the values later pieces read passed
-    through `m.barrier` (see `_deep`)."""
+    through `m.barrier` (see `_deep`).
+
+    Args:
+        lines: the program's lines, one per step.
+        pieces: the lines cut into pieces (`_pieces`).
+    """
     out = []
-    for piece, _, kept in pieces:
-        out += [lines[j] for j in piece]
-        if kept and piece.stop < len(lines):
-            values = ", ".join(kept) + ("," if len(kept) == 1 else "")
+    for piece in pieces:
+        out += [lines[j] for j in piece.lines]
+        if piece.keeps and piece.lines.stop < len(lines):
+            values = ", ".join(piece.keeps) + ("," if len(piece.keeps) == 1 else "")
             out.append(f"{values} = m.barrier(({values}))  # the end of a piece: XLA fuses "
                        "nothing across this line")  # fmt: skip
     return out
@@ -1574,13 +1619,13 @@ def _jax_pieces(graph: Graph) -> Callable[..., tuple]:
     params = [args[v] for v in graph.variables]
     lines = _body(graph, names)  # one per node, in the same order
     pieces = []  # (jitted piece, the names it reads, the names it returns)
-    for piece, needed, kept in _node_pieces(graph, names):
+    for piece in _node_pieces(graph, names):
         source = "\n".join(
-            [f"def piece({', '.join(needed)}):", *(f"    {lines[j]}" for j in piece),
-             f"    return ({''.join(k + ', ' for k in kept)})"]
+            [f"def piece({', '.join(piece.reads)}):", *(f"    {lines[j]}" for j in piece.lines),
+             f"    return ({''.join(k + ', ' for k in piece.keeps)})"]
         )  # fmt: skip
-        pieces.append((_jit(_load(source, "jax", "piece")), needed, kept))
-    outputs = sorted({names.get(o, o) for o in graph.outputs if isinstance(o, str)} - set(params))
+        pieces.append((_jit(_load(source, "jax", "piece")), piece.reads, piece.keeps))
+    outputs = sorted(_output_names(graph, names) - set(params))
     finish = _return(graph, names, ", ".join(params))
     last = "\n".join(
         [f"def finish({', '.join(params + outputs)}):", *(f"    {ln}" for ln in finish)]
@@ -1844,7 +1889,7 @@ def _stacked_function(graph: Graph, backend: str) -> Callable[..., object]:
 
         blocks.__source__ = source
         return blocks
-    program = reroll(graph) if backend in STACKED else None
+    program = _rerolled(graph) if backend in STACKED else None
     if backend == "numpy" and not _stacked_rerolls(graph, backend, program):
         rows = compile_graph(graph, backend)  # the program line by line, over the rows
 

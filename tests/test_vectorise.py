@@ -657,7 +657,7 @@ def test_jax_stacked_runs_a_chain_in_pieces_over_its_rows():
     """A chain does not reroll: stacked, jax on a CPU runs its pieces over the rows (one array
     operation per line would be copied into every output's loop by XLA); on a GPU, the
     rerolled program in one jit, its pieces separated by barriers (whole, on an H100, it
-    took 32-44 s to compile for each of the shapes below)."""
+    took 32 and 44 s to compile for the first two shapes below)."""
     jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
     jax.config.update("jax_enable_x64", True)
     g = sd.grad(chain, wrt=names(20))
