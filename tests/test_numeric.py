@@ -13,6 +13,8 @@ import time
 import numpy as np
 import pytest
 import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import symdiff as sd
 from symdiff import numeric
@@ -218,8 +220,7 @@ def _barrier_sources():
         yield label + ", stacked", numeric._stacked_source(graph, "jax", "f")
 
 
-@pytest.mark.parametrize("label, source", list(_barrier_sources()), ids=lambda v: v[:30])
-def test_jax_barriers_pass_exactly_what_later_lines_read(label, source):
+def check_barriers(source: str, label: str) -> None:
     """A deep program's jax source ends each piece of `JAX_PIECE` lines with a barrier over
     the values later lines read: a later line that read a value around the barrier would let
     XLA fuse across it (32-44 s to compile the 20-step chain on an H100), and a value no later
@@ -247,6 +248,41 @@ def test_jax_barriers_pass_exactly_what_later_lines_read(label, source):
             piece.append(target)
     lines = sum(1 for ln in body if " = " in ln and "m.barrier(" not in ln and "_shape" not in ln)
     assert barriers == (lines - 1) // numeric.JAX_PIECE, label
+
+
+@pytest.mark.parametrize("label, source", list(_barrier_sources()), ids=lambda v: v[:30])
+def test_jax_barriers_pass_exactly_what_later_lines_read(label, source):
+    check_barriers(source, label)
+
+
+STEPS = {
+    "sin": lambda a, b: sd.sin(a),
+    "cos": lambda a, b: sd.cos(a),
+    "exp": lambda a, b: sd.exp(a / 4),
+    "tanh": lambda a, b: sd.tanh(a),
+    "mul": lambda a, b: a * b,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.lists(st.tuples(st.sampled_from(sorted(STEPS)), st.integers(-12, 12)), min_size=12,
+                max_size=80))  # fmt: skip
+def test_jax_barriers_hold_for_random_deep_programs(steps):
+    """Each step combines the last value with one before it (an input, or one many pieces
+    back), so values live across several barriers."""
+
+    def f(*x):
+        values = list(x)
+        for step, k in steps:
+            values.append(STEPS[step](values[-1], values[k % len(values)]))
+        return values[-1]
+
+    graph = sd.grad(f, wrt=names(4))._adjoint
+    assume(numeric._deep(graph, numeric._rerolled(graph)))
+    check_barriers(numeric.to_source(graph, "jax"), "per variable")
+    check_barriers(numeric._stacked_source(graph, "jax", "f"), "stacked")
 
 
 def test_jax_off_the_cpu_runs_a_deep_program_in_one_jit_with_barriers(monkeypatch):
