@@ -242,39 +242,9 @@ def _math_namespace() -> types.SimpleNamespace:
     )
 
 
-# numba's namespace: the numpy namespace's semantics, one float at a time. Plain functions here,
-# compiled by numba when a kernel calls them (numba cannot call Python functions).
-
-
-def _sign(a: float) -> float:
-    # np.sign: 0.0 for both zeros, nan for nan
-    if a > 0:
-        return 1.0
-    if a < 0:
-        return -1.0
-    return 0.0 if a == 0 else a
-
-
-def _maximum(a: float, b: float) -> float:
-    # np.maximum: nan if either is nan (Python's max would depend on the argument order)
-    return a if a >= b or a != a else b
-
-
-def _minimum(a: float, b: float) -> float:
-    return a if a <= b or a != a else b
-
-
-def _relu(a: float) -> float:
-    return a if a >= 0.0 or a != a else 0.0
-
-
-def _heaviside(a: float, at_zero: float) -> float:
-    # np.heaviside: nan stays nan
-    if a != a:
-        return a
-    if a == 0:
-        return float(at_zero)
-    return 1.0 if a > 0 else 0.0
+# numba's namespace: the numpy namespace's semantics, one float at a time. Plain functions here
+# and the kinks of `NUMERIC` (which keep nan as numpy does), compiled by numba when a kernel
+# calls them (numba cannot call Python functions).
 
 
 def _sigmoid_of(tanh: Callable[[float], float]) -> Callable[[float], float]:
@@ -336,8 +306,8 @@ def _softplus(a: float) -> float:
 
 
 _NUMBA_HELPERS = {
-    "sign": _sign, "max": _maximum, "min": _minimum, "relu": _relu, "heaviside": _heaviside,
-    "softplus": _softplus,
+    "sign": NUMERIC.sign, "max": NUMERIC.max, "min": NUMERIC.min, "relu": NUMERIC.relu,
+    "heaviside": NUMERIC.heaviside, "softplus": _softplus,
 }  # fmt: skip
 
 

@@ -79,8 +79,38 @@ def _stable_softplus(a: float) -> float:
     return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
 
 
+# The kinks as numpy computes them (np.sign, np.maximum, np.minimum, np.heaviside): nan for
+# nan, so the math backend gives the numbers the array backends give, where Python's `max`
+# would depend on the argument order and a comparison would turn nan into 0 or 1. numba
+# compiles these same functions.
+
+
+def _sign(a: float) -> float:
+    if a > 0:
+        return 1.0
+    if a < 0:
+        return -1.0
+    return 0.0 if a == 0 else a  # both zeros give 0.0
+
+
+def _maximum(a: float, b: float) -> float:
+    return a if a >= b or a != a else b
+
+
+def _minimum(a: float, b: float) -> float:
+    return a if a <= b or a != a else b
+
+
+def _relu(a: float) -> float:
+    return a if a >= 0.0 or a != a else 0.0
+
+
 def _heaviside(a: float, at_zero: float) -> float:
-    return 1.0 if a > 0 else (float(at_zero) if a == 0 else 0.0)
+    if a != a:
+        return a
+    if a == 0:
+        return float(at_zero)
+    return 1.0 if a > 0 else 0.0
 
 
 class NUMERIC:
@@ -93,13 +123,13 @@ class NUMERIC:
     exp, log, sqrt, erf = math.exp, math.log, math.sqrt, math.erf
     pow = math.pow
     abs = staticmethod(abs)
-    sign = staticmethod(lambda a: (a > 0) - (a < 0) + 0.0)
+    sign = staticmethod(_sign)
     heaviside = staticmethod(_heaviside)
     sigmoid = staticmethod(_stable_sigmoid)
     softplus = staticmethod(_stable_softplus)
-    relu = staticmethod(lambda a: max(a, 0.0))
-    max = staticmethod(lambda a, b: max(a, b))
-    min = staticmethod(lambda a, b: min(a, b))
+    relu = staticmethod(_relu)
+    max = staticmethod(_maximum)
+    min = staticmethod(_minimum)
 
 
 def constant_power_digits(base: sympy.Expr, exponent: sympy.Expr) -> float:

@@ -39,6 +39,24 @@ def test_math_backend_gives_floats():
     assert f(2.0, 3.0) == (3 + math.cos(2), 2.0)
 
 
+@pytest.mark.parametrize(
+    "text", ["abs(x)", "max(x, y) + min(x, y)", "max(y, x) - min(y, x)", "relu(x) * y",
+             "sign(x) * y", "heaviside(x, 0.5) * y", "abs(y - x)"],
+)  # fmt: skip
+def test_nan_through_a_kink_is_nan_in_every_backend(text):
+    """numpy's kinks give nan for nan (np.heaviside, np.maximum, np.sign): so must the math
+    and numba backends, where a comparison would turn nan into 0 or 1 (abs'(nan) was -1,
+    found by a tester) and Python's `max` would depend on the order of its arguments."""
+    g = sd.grad(text)
+    for args in itertools.product([float("nan"), 1.0, -2.0], repeat=len(g.graph.variables)):
+        want = [float(v) for v in g.lambdify()(*(np.array(a) for a in args))]  # numpy's own
+        backends = ["math"] + (["numba"] if importlib.util.find_spec("numba") else [])
+        for backend in backends:
+            got = [float(v) for v in g.lambdify(backend)(*args)]
+            assert got == pytest.approx(want, nan_ok=True), (backend, args)
+    assert any(map(math.isnan, g.lambdify("math")(*[float("nan")] * len(g.graph.variables))))
+
+
 def test_backends_agree_including_kinks_and_erf():
     g = sd.grad("erf(x)*abs(y) + max(x, y) + relu(x - 1)")
     fast, scalar = g.lambdify(), g.lambdify("math")
