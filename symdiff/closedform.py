@@ -301,9 +301,10 @@ class Gradient(Mapping[str, sympy.Expr]):
                 rerolled program, as with `stacked`, a large batch in ranges of points on
                 every core where that program has no matrix products, which BLAS runs on
                 every core itself), `"math"`
-                (plain floats), `"jax"` (jit-compiled, a long program that does not reroll
-                in pieces of 16 lines, on a GPU in one jit; on a GPU where JAX has one; in
-                JAX's default precision, float32 unless `jax_enable_x64` is set) or
+                (plain floats), `"jax"` (jit-compiled, on a GPU where JAX has one; a long
+                program that does not reroll in pieces of 16 lines, jitted one by one on a
+                CPU and in one jit with barriers between them elsewhere; in JAX's default
+                precision, float32 unless `jax_enable_x64` is set) or
                 `"numba"` (numpy arrays in float64, one compiled loop over the points, on all
                 CPU cores for large batches; a program of over a thousand lines that rerolls
                 as its rerolled program, each output's loop computing in registers what it

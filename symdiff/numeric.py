@@ -1496,8 +1496,8 @@ def _pieces(defines: Sequence[str], reading: Sequence[set[str]], outputs: set[st
 
 
 def _output_names(graph: Graph, names: dict[str, str]) -> set[str]:
-    """The names the lines `_body` writes give the computed outputs and the inputs among them
-    (`names`: input node -> its argument's name)."""
+    """The names the outputs are read from in the lines `_body` writes: computed values, and
+    arguments where an output is an input (`names`: input node -> its argument's name)."""
     return {names.get(o, o) for o in graph.outputs if isinstance(o, str)}
 
 
