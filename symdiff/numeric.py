@@ -1376,7 +1376,7 @@ def _complex_refused(function: Callable, backend: str, count: int) -> Callable:
 def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., tuple]:
     """The math backend's `function`, refusing what is not a real number (an array, a complex
     number, a string) before computing, and saying where Python's `math` refuses a value (the
-    log of a negative number, an overflow), each with a `SymdiffError`."""
+    log of a negative number, an overflow, a division by zero), each with a `SymdiffError`."""
 
     @functools.wraps(function)
     def run(*args: object) -> tuple:
@@ -1394,7 +1394,9 @@ def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., 
         args = tuple(a if isinstance(a, numbers.Real) else float(a) for a in args)
         try:
             return function(*args)
-        except (ValueError, OverflowError) as err:  # math.log(-1), math.exp(1000)
+        # math.log(-1), math.exp(1000), 1.0 / 0.0 (ArithmeticError: OverflowError,
+        # ZeroDivisionError)
+        except (ValueError, ArithmeticError) as err:
             raise SymdiffError(
                 f"the math backend cannot compute this at {args!r:.80}: {err} (Python's math "
                 "module raises where numpy gives nan or inf)"
