@@ -420,6 +420,14 @@ def _safe_names(graph: Graph) -> dict[str, str]:
     return names
 
 
+def _math_expression(node: Node, code: list[str]) -> str:
+    """The math backend's right-hand side: a power through `math.pow`, which raises where
+    Python's `**` would return a complex number (`(-1.0) ** 0.5`) or an int."""
+    if node.op == "pow":
+        return f"m.pow({code[0]}, {code[1]})"
+    return _expression(node, code)
+
+
 def _literal(const: Const) -> str:
     value = const.value
     if value.is_Integer:
@@ -510,7 +518,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     args = _safe_names(graph)
     names = {graph.input_of[v]: args[v] for v in graph.variables}
     params = ", ".join(args[v] for v in graph.variables)
-    expression = _expression
+    expression = _math_expression if backend == "math" else _expression
     header = f"def {name}({params}):"
     if backend == "numpy":
         header = f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"

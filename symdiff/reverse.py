@@ -293,7 +293,14 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
         for position, arg in enumerate(node.args):
             if isinstance(arg, str):
                 tape.builder.note = f"{bar(arg)} += {bar(node.name)}·∂{node.name}/∂{arg} for {node}"
-                contribution = adjoint * partials[position](TRACING, env[node.name], *args)
+                try:
+                    contribution = adjoint * partials[position](TRACING, env[node.name], *args)
+                except DomainError as err:  # a constant partial: log(-2) for (-2)^x
+                    raise DomainError(
+                        f"the derivative of {node} by {arg} is not defined in real numbers: {err}",
+                        node.name,
+                        node.op,
+                    ) from None
                 adjoints[arg] = contribution + adjoints[arg] if arg in adjoints else contribution
     tape.builder.note = None
     gradient = [adjoints.get(graph.input_of[v], 0) for v in graph.wrt]

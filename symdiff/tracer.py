@@ -64,6 +64,10 @@ def constant(value: object) -> Const:
             raise DomainError(f"the constant {value} is not finite")
         return Const(sympy.Float(float(value)), repr(float(value)))
     if isinstance(value, sympy.Expr) and value.is_number and value.is_finite is not False:
+        if value.is_extended_real is False:  # (nan's realness SymPy leaves open)
+            raise DomainError(
+                f"{value} is not a real number; symdiff differentiates functions of real numbers"
+            )
         return Const(value, str(value))
     raise SymdiffError(
         f"a traced function used a {type(value).__name__} ({value!r}) where a "

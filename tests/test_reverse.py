@@ -134,3 +134,14 @@ def test_partials_toward_parameters_need_not_exist():
     assert sd.grad("x^y", wrt=["x"]).at(x=-8, y=2) == {"x": -16.0}
     with pytest.raises(sd.DomainError, match="pow"):
         sd.grad("x^y").at(x=-8, y=2)
+
+
+@pytest.mark.parametrize("text", ["(-2)^x", "(-2)^(x^2) + y"])
+def test_a_partial_that_is_not_real_is_a_domain_error_not_a_complex_constant(text):
+    """d/dx (-2)^x = (-2)^x·log(-2), and log(-2) is log(2) + iπ: the adjoint program says so
+    (it used to hold that complex constant, and compiling it failed with a TypeError)."""
+    g = sd.grad(text)
+    assert g["x"].has(sympy.I)  # the closed form is SymPy's, as sympy.diff gives it
+    for call in (g.lambdify, g.source, g.program):
+        with pytest.raises(sd.DomainError, match=r"\(-2\)\^w\d by w\d is not defined in real"):
+            call()

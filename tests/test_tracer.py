@@ -95,3 +95,15 @@ def test_symdiff_functions_work_on_plain_numbers():
     assert (
         sd.sin(0.5) == math.sin(0.5) and sd.relu(-2.0) == 0.0 and sd.atan2(1.0, 1.0) == math.pi / 4
     )
+
+
+def test_a_number_that_is_not_real_is_refused():
+    import sympy
+
+    for number in (sympy.I, sympy.log(-2), sympy.sqrt(-3)):
+
+        def f(x):
+            return x * number  # noqa: B023 (called in this iteration)
+
+        with pytest.raises(sd.DomainError, match="is not a real number"):
+            sd.grad(f)
