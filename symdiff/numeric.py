@@ -420,9 +420,18 @@ def _safe_names(graph: Graph) -> dict[str, str]:
     return names
 
 
+def _square_root(node: Node) -> bool:
+    """Whether the node is a constant power 0.5, which numpy computes as a square root: nan
+    at -inf, where C's `pow` (numba's, `math.pow`) gives inf."""
+    return node.op == "pow" and isinstance(node.args[1], Const) and node.args[1].value == 0.5
+
+
 def _math_expression(node: Node, code: list[str]) -> str:
     """The math backend's right-hand side: a power through `math.pow`, which raises where
-    Python's `**` would return a complex number (`(-1.0) ** 0.5`) or an int."""
+    Python's `**` would return a complex number (`(-1.0) ** 0.5`) or an int; a square root
+    as numpy takes it (`_square_root`)."""
+    if _square_root(node):
+        return f"m.sqrt({code[0]})"
     if node.op == "pow":
         return f"m.pow({code[0]}, {code[1]})"
     return _expression(node, code)
@@ -796,8 +805,7 @@ def _numba_literal(node: Node, position: int) -> str:
 
 
 def _numba_expression(node: Node, code: list[str]) -> str:
-    # numpy takes a constant power 0.5 as a square root: nan at -inf, where C's pow gives inf
-    if node.op == "pow" and isinstance(node.args[1], Const) and node.args[1].value == 0.5:
+    if _square_root(node):
         return f"m.sqrt({code[0]})"
     return _expression(node, code)
 

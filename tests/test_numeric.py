@@ -857,6 +857,8 @@ def test_the_math_backend_takes_real_numbers_only():
     for text in ("x^0.5", "abs(x^0.5)", "sin(x^0.5)", "x^(1/3)"):
         with pytest.raises(sd.SymdiffError, match=r"at \(-1.0,\): math domain error"):
             sd.grad(text).lambdify("math")(-1.0)
+    with pytest.raises(sd.SymdiffError, match="math domain error"):  # numpy: sqrt(-inf) = nan
+        sd.grad("atan(x^0.5)").lambdify("math")(-math.inf)
     assert sd.grad("x^3").lambdify("math")(2) == (12.0,)
     assert type(sd.grad("x^3").lambdify("math")(2)[0]) is float
     # Python raises ZeroDivisionError where numpy gives inf (found by a fuzz of special values)
