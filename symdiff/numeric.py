@@ -237,7 +237,7 @@ def _math_namespace() -> types.SimpleNamespace:
         **names,
         pi=math.pi,
         shape=lambda *args: (),
-        broadcast=lambda value, shape: value,
+        broadcast=lambda value, shape: float(value),  # (an output of constants: 2 + 2 is 4)
         fresh=lambda value, shape: float(value),
     )
 
@@ -427,11 +427,8 @@ def _square_root(node: Node) -> bool:
 
 
 def _math_expression(node: Node, code: list[str]) -> str:
-    """The math backend's right-hand side: a power through `math.pow`, which raises where
-    Python's `**` would return a complex number (`(-1.0) ** 0.5`) or an int; a square root
-    as numpy takes it (`_square_root`)."""
-    if _square_root(node):
-        return f"m.sqrt({code[0]})"
+    """The math backend's right-hand side: a power through `NUMERIC.pow` (`math.pow`, which
+    raises where Python's `**` would return a complex number, `(-1.0) ** 0.5`, or an int)."""
     if node.op == "pow":
         return f"m.pow({code[0]}, {code[1]})"
     return _expression(node, code)
@@ -1243,6 +1240,9 @@ def _numba_block(program: Rerolled, stored: frozenset[str]) -> int:
 def _numpy_expression(slots: dict[str, int]) -> Callable[[Node, list[str]], str]:
     def expression(node: Node, code: list[str]) -> str:
         if node.name in slots:  # a numpy ufunc writing into a reused buffer: no allocation
+            if node.op == "pow" and isinstance(node.args[0], Const):
+                # np.power(2, -1) refuses integers to a negative power
+                code = [repr(float(node.args[0].value)), *code[1:]]
             return f"m.{node.op}({', '.join(code)}, out=_b[{slots[node.name]}])"
         return _expression(node, code)
 
@@ -1406,8 +1406,9 @@ def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., 
                 f"the math backend takes real numbers, not {kind}; for arrays or complex "
                 "numbers use the numpy backend"
             )
-        # (a Decimal or SymPy's pi as a float: Decimal + float is a TypeError)
-        args = tuple(a if isinstance(a, numbers.Real) else float(a) for a in args)
+        # floats, as numpy computes: integers, fractions and decimals would compute exactly
+        # (and return as they are), and Decimal + float is a TypeError
+        args = tuple(float(a) for a in args)
         try:
             return function(*args)
         # math.log(-1), math.exp(1000), 1.0 / 0.0 (ArithmeticError: OverflowError,

@@ -105,6 +105,12 @@ def _relu(a: float) -> float:
     return a if a >= 0.0 or a != a else 0.0
 
 
+def _power(a: float, b: float) -> float:
+    # np.power takes the exponent 0.5 as a square root: nan at -inf (an error in math), where
+    # C's pow gives inf
+    return math.sqrt(a) if b == 0.5 else math.pow(a, b)
+
+
 def _heaviside(a: float, at_zero: float) -> float:
     if a != a:
         return a
@@ -121,7 +127,7 @@ class NUMERIC:
     asin, acos, atan, atan2 = math.asin, math.acos, math.atan, math.atan2
     sinh, cosh, tanh = math.sinh, math.cosh, math.tanh
     exp, log, sqrt, erf = math.exp, math.log, math.sqrt, math.erf
-    pow = math.pow
+    pow = staticmethod(_power)
     abs = staticmethod(abs)
     sign = staticmethod(_sign)
     heaviside = staticmethod(_heaviside)

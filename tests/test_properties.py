@@ -98,6 +98,48 @@ def test_sympy_input_and_text_input_give_the_same_gradient(expr):
         assert math.isclose(a[name], b[name], rel_tol=1e-9, abs_tol=1e-12), (text, name)
 
 
+# every primitive, with inputs at the edges of floating point: the math backend computes with
+# Python's `math` one number at a time, numpy with its own functions over arrays
+EDGY_UNARY = ["sin({})", "cos({})", "exp({})", "tanh({})", "sigmoid({})", "softplus({})",
+              "abs({})", "relu({})", "sign({})", "atan({})", "sqrt({})", "log({})", "erf({})",
+              "sinh({})", "-({})", "({})^2", "({})^0.5", "({})^(-1)"]  # fmt: skip
+EDGY_BINARY = ["({}) + ({})", "({}) * ({})", "({}) / ({})", "max({}, {})", "min({}, {})",
+               "atan2({}, {})", "heaviside({}, 0.5) * ({})", "({})^({})"]  # fmt: skip
+edgy = st.recursive(
+    st.sampled_from(["x", "y", "2", "0.5"]),
+    lambda children: (
+        st.tuples(st.sampled_from(EDGY_UNARY), children).map(lambda t: t[0].format(t[1]))
+        | st.tuples(st.sampled_from(EDGY_BINARY), children, children).map(
+            lambda t: t[0].format(t[1], t[2])
+        )
+    ),
+    max_leaves=5,
+)
+EDGES = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.5, 2.5, 40.0]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edgy, st.sampled_from(EDGES), st.sampled_from(EDGES))
+def test_the_math_backend_gives_numpys_numbers_or_a_typed_error(text, x, y):
+    """nan, ±inf and ±0 through every primitive: the math backend raises `SymdiffError` (where
+    Python's `math` refuses) or gives numpy's numbers, nan for nan. It gave -1 for abs'(nan),
+    a complex number for (-1)^0.5 and a ZeroDivisionError for 1/0 (found by a fuzz)."""
+    try:
+        g = sd.grad(text, wrt=["x", "y"], simplify="none")
+        with np.errstate(all="ignore"):
+            want = [float(v) for v in g.lambdify()(np.array(x), np.array(y))]
+    except sd.DomainError:  # a constant that is not real: sqrt(cos(2)); (-2)^x by x
+        return
+    try:
+        got = g.lambdify("math")(x, y)
+    except sd.SymdiffError:
+        return
+    assert all(type(v) is float for v in got), (text, got)
+    for a, b in zip(got, want, strict=True):
+        same = (math.isnan(a) and math.isnan(b)) or a == b
+        assert same or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (text, x, y, got, want)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="xy12.+-*/^()sinexp, _'[]", max_size=30))
 def test_any_token_soup_parses_or_raises_a_typed_error(text):
