@@ -422,16 +422,34 @@ def _safe_names(graph: Graph) -> dict[str, str]:
 
 def _square_root(node: Node) -> bool:
     """Whether the node is a constant power 0.5, which numpy computes as a square root: nan
-    at -inf, where C's `pow` (numba's, `math.pow`) gives inf."""
+    at -inf, where C's `pow` (numba's `**`) gives inf (`NUMERIC.pow` does the same at run
+    time)."""
     return node.op == "pow" and isinstance(node.args[1], Const) and node.args[1].value == 0.5
 
 
 def _math_expression(node: Node, code: list[str]) -> str:
-    """The math backend's right-hand side: a power through `NUMERIC.pow` (`math.pow`, which
-    raises where Python's `**` would return a complex number, `(-1.0) ** 0.5`, or an int)."""
+    """The math backend's right-hand side: a power through `NUMERIC.pow` (numpy's semantics
+    on `math.pow`, which raises where Python's `**` would return a complex number,
+    `(-1.0) ** 0.5`, or an int)."""
     if node.op == "pow":
         return f"m.pow({code[0]}, {code[1]})"
     return _expression(node, code)
+
+
+def _constants_fit(graph: Graph) -> None:
+    """Raises `SymdiffError` where a constant does not fit in a float (`1e400`): generated
+    code would read `inf` as a name, or numba would fail to type it."""
+    consts = [a for node in _steps(graph) for a in node.args if isinstance(a, Const)]
+    for const in consts + [o for o in graph.outputs if isinstance(o, Const)]:
+        try:
+            fits = math.isfinite(float(const.value))
+        except OverflowError:
+            fits = False
+        if not fits:
+            raise SymdiffError(
+                f"the constant {const.text:.40} does not fit in a 64-bit float (the largest is "
+                "about 1.8e308), which the numeric backends compute in"
+            )
 
 
 def _literal(const: Const) -> str:
@@ -510,6 +528,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     """
     if backend not in BACKENDS:
         raise SymdiffError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    _constants_fit(graph)
     if stacked and backend in STACKED:
         program = _rerolled(graph)
         if _stacked_rerolls(graph, backend, program):
@@ -529,7 +548,7 @@ def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bo
     if backend == "numpy":
         header = f"def {name}({params}{', ' if params else ''}_b=m.no_buffers):"
         expression = _numpy_expression(_buffer_slots(graph, graph.needed))
-    body = _body(graph, names, expression)
+    body = _body(graph, names, expression, _float_literal if backend == "numpy" else _literal_at)
     if backend == "jax" and _deep(graph, _rerolled(graph)):
         body = _with_barriers(body, _node_pieces(graph, names))
     lines = [header, _docstring(graph, backend)]
@@ -790,10 +809,10 @@ def _linear_code(op: Linear, constants: list[str]) -> str:
     return code[3:] if code.startswith(" + ") else "-" + code[3:]
 
 
-def _numba_literal(node: Node, position: int) -> str:
-    """Constants as floats, so no kernel line computes in int64 (where `10**30` overflows and
-    `0**-1` raises); except a small non-negative integer power of a variable, which numba
-    unrolls into multiplications (`x ** 2` is `x * x`, not a call of `pow`)."""
+def _float_literal(node: Node, position: int) -> str:
+    """Constants as floats, so no numpy or numba line computes in int64 (where `10**30`
+    overflows and `2**-1` raises); except a small non-negative integer power of a variable,
+    which numba unrolls into multiplications (`x ** 2` is `x * x`, not a call of `pow`)."""
     value = node.args[position].value
     unrolled = node.op == "pow" and position == 1 and not isinstance(node.args[0], Const)
     if unrolled and value.is_Integer and 0 <= value <= 64:
@@ -837,7 +856,7 @@ def _numba_source(graph: Graph, name: str) -> str:
         "    for _k in range(_n):  # one point at a time: the whole program, in registers",
     ]
     loop = [f"{args[v]} = {array}[_k]" for v, array in zip(graph.variables, ins, strict=True)]
-    loop += _body(graph, names, _numba_expression, _numba_literal)
+    loop += _body(graph, names, _numba_expression, _float_literal)
     for out, array in zip(graph.outputs, outs, strict=True):
         value = repr(float(out.value)) if isinstance(out, Const) else names.get(out, out)
         loop.append(f"{array}[_k] = {value}")
@@ -900,7 +919,7 @@ def _numba_cheap(op: Lanes | Linear) -> bool:
     if isinstance(op, Linear):
         return True
     if op.op == "pow":
-        return isinstance(op.args[1], Const) and _numba_literal(op.example, 1).isdigit()
+        return isinstance(op.args[1], Const) and _float_literal(op.example, 1).isdigit()
     return op.op in _OPERATORS
 
 
@@ -1090,7 +1109,7 @@ def _numba_rerolled_source(graph: Graph, name: str, program: Rerolled) -> str:
                 code = _numba_expression(
                     op.example,
                     [
-                        _numba_literal(op.example, j)
+                        _float_literal(op.example, j)
                         if isinstance(a, Const)
                         else value(a.source, tuple(a.lanes[lane] for lane in at))
                         for j, a in enumerate(op.args)
@@ -1240,9 +1259,6 @@ def _numba_block(program: Rerolled, stored: frozenset[str]) -> int:
 def _numpy_expression(slots: dict[str, int]) -> Callable[[Node, list[str]], str]:
     def expression(node: Node, code: list[str]) -> str:
         if node.name in slots:  # a numpy ufunc writing into a reused buffer: no allocation
-            if node.op == "pow" and isinstance(node.args[0], Const):
-                # np.power(2, -1) refuses integers to a negative power
-                code = [repr(float(node.args[0].value)), *code[1:]]
             return f"m.{node.op}({', '.join(code)}, out=_b[{slots[node.name]}])"
         return _expression(node, code)
 
@@ -1324,6 +1340,7 @@ def compile_graph(
         >>> stacked(np.array([[2.0, 0.0], [3.0, 1.0]])).round(4).tolist()
         [[6.9093, 0.0], [2.5839, 2.0], [2.0, 0.0]]
     """
+    _constants_fit(graph)
     if stacked:
         return _complex_refused(_stacked_function(graph, backend), backend, 1)
     if backend == "numba":
@@ -1406,10 +1423,10 @@ def _real_numbers(function: Callable[..., tuple], inputs: int) -> Callable[..., 
                 f"the math backend takes real numbers, not {kind}; for arrays or complex "
                 "numbers use the numpy backend"
             )
-        # floats, as numpy computes: integers, fractions and decimals would compute exactly
-        # (and return as they are), and Decimal + float is a TypeError
-        args = tuple(float(a) for a in args)
         try:
+            # floats, as numpy computes: integers, fractions and decimals would compute
+            # exactly (and return as they are), and Decimal + float is a TypeError
+            args = tuple(float(a) for a in args)  # (10**400 overflows)
             return function(*args)
         # math.log(-1), math.exp(1000), 1.0 / 0.0 (ArithmeticError: OverflowError,
         # ZeroDivisionError)

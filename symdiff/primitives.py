@@ -102,7 +102,7 @@ def _minimum(a: float, b: float) -> float:
 
 
 def _relu(a: float) -> float:
-    return a if a >= 0.0 or a != a else 0.0
+    return a if a > 0.0 or a != a else 0.0  # 0.0 for -0.0, as np.maximum(-0.0, 0.0) gives
 
 
 def _power(a: float, b: float) -> float:

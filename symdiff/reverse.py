@@ -284,6 +284,9 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
             args = tuple(a if isinstance(a, Const) else env[a].ref for a in node.args)
             env[node.name] = Traced(tape, tape.builder.apply(node.op, args))
     adjoints: dict[str, object] = dict(output_seeds(graph, seed))
+    # no adjoint toward a parameter's subgraph: nothing reads it, and its partial may not exist
+    # ((-2)^y by y, with only x asked for)
+    wanted = _leads_to_wrt(graph)
     for node in reversed(graph.nodes):
         adjoint = adjoints.get(node.name)
         if node.is_input or adjoint is None:
@@ -291,7 +294,7 @@ def adjoint_program(graph: Graph, seed: object = 1, keep_outputs: bool = True) -
         args = [a.value if isinstance(a, Const) else env[a] for a in node.args]
         partials = PRIMITIVES[node.op].partials
         for position, arg in enumerate(node.args):
-            if isinstance(arg, str):
+            if isinstance(arg, str) and arg in wanted:
                 tape.builder.note = f"{bar(arg)} += {bar(node.name)}·∂{node.name}/∂{arg} for {node}"
                 try:
                     contribution = adjoint * partials[position](TRACING, env[node.name], *args)

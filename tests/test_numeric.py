@@ -859,12 +859,33 @@ def test_the_math_backend_takes_real_numbers_only():
             sd.grad(text).lambdify("math")(-1.0)
     with pytest.raises(sd.SymdiffError, match="math domain error"):  # numpy: sqrt(-inf) = nan
         sd.grad("atan(x^0.5)").lambdify("math")(-math.inf)
+    with pytest.raises(sd.SymdiffError, match="int too large to convert to float"):
+        sd.grad("x^2").lambdify("math")(10**400)
+    # relu(-0.0) is +0.0, as np.maximum(-0.0, 0.0) gives: atan2 sees the sign (a reviewer)
+    args = (-0.0, -1.5)
+    g = sd.grad("atan2(relu(x), y)*x", wrt=["x", "y"], simplify="none")
+    assert g.lambdify("math")(*args) == tuple(g.lambdify()(*map(np.array, args)))
+    assert math.copysign(1.0, g.lambdify("math")(*args)[0]) == 1.0
     assert sd.grad("x^3").lambdify("math")(2) == (12.0,)
     assert type(sd.grad("x^3").lambdify("math")(2)[0]) is float
     # Python raises ZeroDivisionError where numpy gives inf (found by a fuzz of special values)
     for text, args in (("x/y", (1.0, 0.0)), ("x/y", (0.0, 0.0)), ("x + y^(-2)", (1.0, 0.0))):
         with pytest.raises(sd.SymdiffError, match=r"math backend cannot compute this at \("):
             sd.grad(text).lambdify("math")(*args)
+
+
+def test_constants_compute_in_floats_and_must_fit_in_one():
+    """numpy and numba lines compute in floats, never int64, where (2+1)^-2 raised numpy's
+    ValueError and 3^70 would overflow; a constant beyond a float (1e400) is refused, where
+    the generated code read `inf` as a name (a reviewer)."""
+    backends = ["numpy", "math"] + (["numba"] if importlib.util.find_spec("numba") else [])
+    for backend in backends:
+        one = 1.0 if backend == "math" else np.array([1.0])
+        for text, want in (("x*(2+1)^(-2)", 1 / 9), ("x*(2+1)^70", 3.0**70)):
+            assert np.ravel(sd.grad(text).lambdify(backend)(one)[0])[0] == want, backend
+        with pytest.raises(sd.SymdiffError, match="1e400 does not fit in a 64-bit float"):
+            sd.grad("x*1e400^(-1)").lambdify(backend)
+    assert "m.mul(3.0, " in sd.grad("3*x^2 + x").source()
 
 
 def test_numba_missing_says_how_to_install(monkeypatch):

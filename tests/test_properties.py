@@ -115,10 +115,14 @@ edgy = st.recursive(
     ),
     max_leaves=5,
 )
-EDGES = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.5, 2.5, 40.0]
+# (not 40: sin(exp(40)) turns exp's last bit, which libraries round differently, into noise)
+EDGES = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.5, 2.5]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the same examples in every run: a tie of ±0 that platforms break differently must not make
+# CI flaky
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(edgy, st.sampled_from(EDGES), st.sampled_from(EDGES))
 def test_the_math_backend_gives_numpys_numbers_or_a_typed_error(text, x, y):
     """nan, ±inf and ±0 through every primitive: the math backend raises `SymdiffError` (where

@@ -134,6 +134,12 @@ def test_partials_toward_parameters_need_not_exist():
     assert sd.grad("x^y", wrt=["x"]).at(x=-8, y=2) == {"x": -16.0}
     with pytest.raises(sd.DomainError, match="pow"):
         sd.grad("x^y").at(x=-8, y=2)
+    # nor in the adjoint program: d/dy (-2)^y holds log(-2), which is not real (a reviewer)
+    for text, want in (("x*(-2)^y", 4.0), ("(-2)^(1+1)*x", 4.0), ("x + (-2)^y", 1.0)):
+        g = sd.grad(text, wrt=["x"])
+        assert g.lambdify("math")(*[2.0] * len(g.graph.variables)) == (want,)
+        assert "gradient" in g.source("numpy")
+    assert sd.hvp("x^2*(-2)^y", {"x": 1, "y": 2}, {"x": 1}, wrt=["x"]) == {"x": 8.0}
 
 
 @pytest.mark.parametrize("text", ["(-2)^x", "(-2)^(x^2) + y"])
