@@ -52,8 +52,11 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -121,14 +124,19 @@ class Lanes:
         op: the primitive, a key of the rule table.
         args: the picked rows of earlier arrays, or constants.
         size: the number of lanes.
-        example: the first of the program lines it computes, for reading.
+        lines: the program lines it computes, one per lane.
     """
 
     name: str
     op: str
     args: tuple[Pick | Const, ...]
     size: int
-    example: Node
+    lines: tuple[Node, ...]
+
+    @property
+    def example(self) -> Node:
+        """The first of the lines, for reading."""
+        return self.lines[0]
 
     def __str__(self) -> str:
         formula = PRIMITIVES[self.op].text.format(*map(arg_text, self.args))
@@ -190,14 +198,19 @@ class Linear:
         terms: the weighted picks, summed in order.
         bias: the constant added, per lane or one for all lanes; empty when there is none.
         size: the number of lanes.
-        example: the first of the program lines it computes, for reading.
+        lines: the program lines it computes, one per lane.
     """
 
     name: str
     terms: tuple[Scaled | Mixed, ...]
     bias: tuple[float, ...]
     size: int
-    example: Node
+    lines: tuple[Node, ...]
+
+    @property
+    def example(self) -> Node:
+        """The first of the lines, for reading."""
+        return self.lines[0]
 
     def __str__(self) -> str:
         parts = [_numbers(self.bias)] if self.bias else []
@@ -210,7 +223,8 @@ class Linear:
 
 @dataclass(frozen=True)
 class Joined:
-    """One array operation: the rows of earlier arrays, one after another (`join_fragments`).
+    """One array operation: the rows of earlier arrays, one after another (`join_fragments`,
+    `sliced`).
 
     Attributes:
         name: the array computed (`"v16"`).
@@ -497,7 +511,7 @@ def reroll(graph: Graph) -> Rerolled:
         terms = [term for _, term in sorted(placed, key=lambda p: p[0])]
         bias = tuple(combinations[n.name][1] for n in group)
         bias = () if bias[0] is None else uniform(bias)
-        return Linear(name(k), tuple(terms), bias, len(group), group[0])
+        return Linear(name(k), tuple(terms), bias, len(group), tuple(group))
 
     ops: list[Lanes | Linear] = []
     for k, group in enumerate(members[1:], start=1):
@@ -509,7 +523,7 @@ def reroll(graph: Graph) -> Rerolled:
             a if isinstance(a, Const) else pick(kind[a], [lane[n.args[j]] for n in group])
             for j, a in enumerate(first.args)
         )
-        ops.append(Lanes(name(k), first.op, args, len(group), first))
+        ops.append(Lanes(name(k), first.op, args, len(group), tuple(group)))
 
     runs: list[Const | tuple[int, list[int]]] = []  # constants, and (kind, lanes) runs
     for out in graph.outputs:
@@ -565,7 +579,7 @@ def join_fragments(program: Rerolled) -> Rerolled:
         >>> for op in joined.ops[-2:]:
         ...     print(op)
         v8 = join(v4, v5)  # 6 rows
-        v9 = [0.4, 0.5, 0.2]·v8[(4, 5, 2),] + [0.6, 0.1, 0.3]·v8[(1, 0, 3),]  # 3 × w32 = w31 + w27
+        v9 = [0.4, 0.5, 0.2]·v8[(4, 5, 2),] + [0.6, 0.1, 0.3]·v8[(1, 0, 3),]  # 3 × w38 = w37 + w28
         >>> print(*joined.outputs)
         v9
     """
@@ -618,7 +632,8 @@ def join_fragments(program: Rerolled) -> Rerolled:
         moved.update(((op.name, lane), (name, i)) for i, (op, lane) in enumerate(lanes))
         gone = {op.name for op in group}
         ops = [op for op in ops if op.name not in gone]
-        ops += [joined, Linear(name, terms, bias, len(lanes), group[0].example)]
+        lines = tuple(op.lines[lane] for op, lane in lanes)
+        ops += [joined, Linear(name, terms, bias, len(lanes), lines)]
         sizes[name] = len(lanes)
     if not moved:
         return program
@@ -634,3 +649,154 @@ def join_fragments(program: Rerolled) -> Rerolled:
             out = Pick(into, picked, sizes[into])
         outputs.append(out)
     return Rerolled(program.inputs, tuple(ops), tuple(outputs))
+
+
+#: `sliced` cuts an operation into at most this many; one that would need more is left whole.
+CUTS = 8
+
+
+def sliced(program: Rerolled) -> Rerolled:
+    """The program with its operations cut into runs of lanes where their picks are not
+    slices, so that no array is joined from pieces on the way.
+
+    A pick such as `v2[(98, 98, 97, …, 0),]` is two slices, `v2[98:99]` then `v2[98::-1]`;
+    written as the slices joined it makes XLA store the joined array rather than fuse it into
+    the operations that read it: Rosenbrock's stacked gradient ran as two kernels, at 1.5-2.0
+    times `jax.grad`'s time on a CPU. Cut where the slices meet, each operation becomes a few
+    operations (one per run of lanes over which every pick is one slice), and the arrays they
+    make are read piece by piece in turn: Rosenbrock's gradient is then one fused kernel. Each
+    lane computes what it computed before, from the same values: the same numbers.
+
+    An operation that would need more than `CUTS` pieces, and a matrix product whose columns
+    are not one slice of one piece, read the pieces joined (a `Joined` line, as before).
+
+    Example:
+        >>> import symdiff as sd
+        >>> program = reroll(sd.trace("sin(x)*x + sin(y)*x"))
+        >>> print(program.ops[1])
+        v2 = v1·v0[(0, 0),]  # 2 × w4 = w3·w1
+        >>> print(sliced(program))
+        v1 = sin(v0)  # 2 × w3 = sin(w1)
+        v2 = v1[0:1]·v0[0:1]  # 1 × w4 = w3·w1
+        v4 = v1[1:2]·v0[0:1]  # 1 × w6 = w5·w1
+        v3 = v2 + v4  # 1 × w7 = w4 + w6
+        return v3
+    """
+    numbers = itertools.count(1 + max([0, *(int(op.name[1:]) for op in program.ops)]))
+    # array -> its pieces in order, each (its first lane, all of the piece)
+    pieces: dict[str, list[tuple[int, Pick]]] = {"v0": [(0, _all("v0", program.inputs))]}
+    whole: dict[str, Pick] = {"v0": pieces["v0"][0][1]}  # array -> all of it, in one array
+    ops: list[Lanes | Linear | Joined] = []
+
+    def slices(pick: Pick) -> list[Pick]:
+        """The pick as slices of the pieces, in order."""
+        found = pieces[pick.source]
+        starts = [start for start, _ in found]
+        out: list[Pick] = []
+        run: list[int] = []
+        piece = None
+        for lane in pick.lanes:
+            start, at = found[bisect.bisect_right(starts, lane) - 1]
+            if at is not piece and run:
+                out += Pick(piece.source, tuple(run), piece.size).runs()
+                run = []
+            piece = at
+            run.append(lane - start)
+        return out + (list(Pick(piece.source, tuple(run), piece.size).runs()) if run else [])
+
+    def joined(source: str) -> Pick:
+        """All lanes of an array, its pieces joined into one (a `Joined` line) if need be."""
+        if source not in whole:
+            name = f"v{next(numbers)}"
+            size = sum(p.size for _, p in pieces[source])
+            ops.append(Joined(name, tuple(p for _, p in pieces[source]), size))
+            whole[source] = _all(name, size)
+        return whole[source]
+
+    def read_whole(pick: Pick) -> Pick:
+        """The pick, from the array whole: itself where that is not cut, else from its join."""
+        if len(pieces[pick.source]) == 1:
+            return Pick(pieces[pick.source][0][1].source, pick.lanes, pick.size)
+        return Pick(joined(pick.source).source, pick.lanes, pick.size)
+
+    for op in program.ops:
+        if isinstance(op, Joined):
+            parts = tuple(p for part in op.parts for _, p in pieces[part.source])
+            cut = [Joined(op.name, parts, op.size)]
+        else:
+            cut = _cut(op, slices, read_whole, numbers)
+        ops += cut
+        starts = itertools.accumulate((c.size for c in cut[:-1]), initial=0)
+        pieces[op.name] = [(s, _all(c.name, c.size)) for s, c in zip(starts, cut, strict=True)]
+        if len(cut) == 1:
+            whole[op.name] = pieces[op.name][0][1]
+    outputs: list[Pick | Const] = []
+    for out in program.outputs:
+        outputs += [out] if isinstance(out, Const) else slices(out)
+    return Rerolled(program.inputs, tuple(ops), tuple(outputs))
+
+
+def _all(name: str, size: int) -> Pick:
+    """All lanes of an array, in order."""
+    return Pick(name, tuple(range(size)), size)
+
+
+def _cut(
+    op: Lanes | Linear,
+    slices: Callable[[Pick], list[Pick]],
+    read_whole: Callable[[Pick], Pick],
+    numbers: Iterator[int],
+) -> list[Lanes | Linear]:
+    """`op` as operations over runs of its lanes in each of which every pick it reads lane by
+    lane is one slice of one piece (see `sliced`); or, past `CUTS` runs, whole."""
+    lane_picks = (
+        [a for a in op.args if isinstance(a, Pick)]
+        if isinstance(op, Lanes)
+        else [t.pick for t in op.terms if isinstance(t, Scaled)]
+    )
+    runs = [slices(p) for p in lane_picks]
+    bounds = sorted(
+        {0, op.size} | {b for r in runs for b in itertools.accumulate(len(p.lanes) for p in r)}
+    )
+    if len(bounds) - 1 > CUTS:
+        bounds = [0, op.size]
+
+    def piece(pick: Pick, ran: list[Pick], lo: int, hi: int) -> Pick:
+        """The lanes lo..hi of a pick: one slice, if it was cut there."""
+        if len(bounds) == 2 and len(ran) > 1:
+            return read_whole(pick)
+        at = 0
+        for p in ran:
+            if at <= lo and hi <= at + len(p.lanes):
+                return Pick(p.source, p.lanes[lo - at : hi - at], p.size)
+            at += len(p.lanes)
+        raise AssertionError("a cut falls inside a slice")  # bounds include every run's end
+
+    def matrix_pick(pick: Pick) -> Pick:
+        ran = slices(pick)
+        return ran[0] if len(ran) == 1 else read_whole(pick)
+
+    out: list[Lanes | Linear] = []
+    for lo, hi in pairwise(bounds):
+        name = op.name if lo == 0 else f"v{next(numbers)}"
+        lanes = iter(zip(lane_picks, runs, strict=True))
+        if isinstance(op, Lanes):
+            args = tuple(
+                a if isinstance(a, Const) else piece(*next(lanes), lo, hi) for a in op.args
+            )
+            out.append(Lanes(name, op.op, args, hi - lo, op.lines[lo:hi]))
+            continue
+        terms = tuple(
+            Scaled(piece(*next(lanes), lo, hi), _lanes_of(t.scale, lo, hi))
+            if isinstance(t, Scaled)
+            else Mixed(matrix_pick(t.pick), t.matrix[lo:hi])
+            for t in op.terms
+        )
+        bias = _lanes_of(op.bias, lo, hi) if op.bias else ()
+        out.append(Linear(name, terms, bias, hi - lo, op.lines[lo:hi]))
+    return out
+
+
+def _lanes_of(values: tuple[float, ...], lo: int, hi: int) -> tuple[float, ...]:
+    """Per-lane coefficients (or one for all lanes) of the lanes lo..hi."""
+    return values if len(values) == 1 else uniform(values[lo:hi])
