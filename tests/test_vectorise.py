@@ -164,6 +164,24 @@ def test_a_matrix_product_the_outputs_alone_read_is_written_into_the_result(monk
     np.testing.assert_allclose(lazy.compute(scheduler="synchronous"), want, rtol=1e-12, atol=1e-12)
 
 
+def test_jax_computes_the_layers_product_as_the_result_and_writes_the_rest_over_it():
+    """As numpy does: the product's matrix has zero rows where the other outputs go, which are
+    written over them, in place (XLA: no slice of the product copied, nothing joined)."""
+    jax = pytest.importorskip("jax", reason="the jax backend is optional: pip install symdiff[jax]")
+    jax.config.update("jax_enable_x64", True)
+    n = 60
+    _, w = tanh_layer(*range(n))
+    g = sd.grad(lambda *v: 2.5 * v[0] + tanh_layer(*v[1:])[0], wrt=["y", *names(n)])
+    source = g.source("jax", stacked=True)
+    assert "v6 = m.combine(W6_0, v4)  # " in source and "(in the result's rows)" in source
+    assert "return m.place(v6, [(0, m.full(" in source
+    x = np.random.default_rng(12).uniform(-2, 2, (n + 1, 1_000))
+    want = np.concatenate([np.full((1, x.shape[1]), 2.5), tanh_layer_gradient(x[1:], w)])
+    np.testing.assert_allclose(g.lambdify("jax", stacked=True)(x), want, rtol=1e-12, atol=1e-12)
+    hlo = jax.jit(numeric._load(source, "jax", "gradient")).lower(x).compile().as_text()
+    assert "concatenate" not in hlo[hlo.index("\nENTRY") :]
+
+
 def test_the_lines_are_compiled_only_when_a_call_runs_them(monkeypatch):
     """Where arrays run through the rerolled program, the line-by-line function (3 MB of
     source for the tanh layer at n = 1000) is compiled only for a call that needs it: one
