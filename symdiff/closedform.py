@@ -315,9 +315,9 @@ class Gradient(Mapping[str, sympy.Expr]):
                 program, and for jax unless it is a long chain that does not reroll and JAX
                 computes on the CPU, the program is then rerolled (`symdiff.vectorise`): its
                 repeated lines run as one array operation each, and its sums with constant
-                weights (a dense layer and its adjoint) as matrix products, which on a GPU is
-                a few fused kernels however many variables there are. Otherwise it runs over
-                the rows.
+                weights (a dense layer and its adjoint) as matrix products, which XLA fuses
+                into a few kernels however many variables there are (Rosenbrock: one, as
+                for `jax.grad`). Otherwise it runs over the rows.
 
         Raises:
             SymdiffError: an unknown backend, or one whose package is not installed. The
