@@ -651,8 +651,11 @@ def join_fragments(program: Rerolled) -> Rerolled:
     return Rerolled(program.inputs, tuple(ops), tuple(outputs))
 
 
-#: `sliced` cuts an operation into at most this many; one that would need more is left whole.
-CUTS = 8
+#: `sliced` cuts an operation in at most this many pieces; one that would need more is left
+#: whole. Two serve Rosenbrock (a lane, then the others reversed); cut finer, a gather of a few
+#: lanes in any order became many small operations: a 16-lane permutation, 8 operations that
+#: XLA ran as 10 kernels, 1.5-4 times the time of one gather.
+CUTS = 2
 
 
 def sliced(program: Rerolled) -> Rerolled:
@@ -667,8 +670,9 @@ def sliced(program: Rerolled) -> Rerolled:
     make are read piece by piece in turn: Rosenbrock's gradient is then one fused kernel. Each
     lane computes what it computed before, from the same values: the same numbers.
 
-    An operation that would need more than `CUTS` pieces, and a matrix product whose columns
-    are not one slice of one piece, read the pieces joined (a `Joined` line, as before).
+    An operation that would need more than `CUTS` pieces is not cut, nor is a line with a
+    matrix product (cut by rows, it would add in another order); they, and a matrix product
+    whose columns are not one slice of one piece, read the pieces joined (a `Joined` line).
 
     Example:
         >>> import symdiff as sd
@@ -748,7 +752,8 @@ def _cut(
     numbers: Iterator[int],
 ) -> list[Lanes | Linear]:
     """`op` as operations over runs of its lanes in each of which every pick it reads lane by
-    lane is one slice of one piece (see `sliced`); or, past `CUTS` runs, whole."""
+    lane is one slice of one piece (see `sliced`); or whole, past `CUTS` runs or with a matrix
+    product."""
     lane_picks = (
         [a for a in op.args if isinstance(a, Pick)]
         if isinstance(op, Lanes)
@@ -758,7 +763,8 @@ def _cut(
     bounds = sorted(
         {0, op.size} | {b for r in runs for b in itertools.accumulate(len(p.lanes) for p in r)}
     )
-    if len(bounds) - 1 > CUTS:
+    # a matrix product cut by rows adds in another order (BLAS blocks by the matrix's shape)
+    if len(bounds) - 1 > CUTS or any(isinstance(t, Mixed) for t in getattr(op, "terms", ())):
         bounds = [0, op.size]
 
     def piece(pick: Pick, ran: list[Pick], lo: int, hi: int) -> Pick:
