@@ -53,12 +53,11 @@ Example:
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import accumulate, count, pairwise
 
 from .graph import Arg, Const, Graph, Node, arg_text
 from .primitives import PRIMITIVES
@@ -668,7 +667,9 @@ def sliced(program: Rerolled) -> Rerolled:
     times `jax.grad`'s time on a CPU. Cut where the slices meet, each operation becomes a few
     operations (one per run of lanes over which every pick is one slice), and the arrays they
     make are read piece by piece in turn: Rosenbrock's gradient is then one fused kernel. Each
-    lane computes what it computed before, from the same values: the same numbers.
+    lane computes what it computed before, from the same values: the same numbers (NaN's sign
+    aside: coefficients -1 that were one per lane, `C·v`, are `-v` in a piece where they are
+    all -1).
 
     An operation that would need more than `CUTS` pieces is not cut, nor is a line with a
     matrix product (cut by rows, it would add in another order); they, and a matrix product
@@ -686,7 +687,7 @@ def sliced(program: Rerolled) -> Rerolled:
         v3 = v2 + v4  # 1 × w7 = w4 + w6
         return v3
     """
-    numbers = itertools.count(1 + max([0, *(int(op.name[1:]) for op in program.ops)]))
+    numbers = count(1 + max([0, *(int(op.name[1:]) for op in program.ops)]))
     # array -> its pieces in order, each (its first lane, all of the piece)
     pieces: dict[str, list[tuple[int, Pick]]] = {"v0": [(0, _all("v0", program.inputs))]}
     whole: dict[str, Pick] = {"v0": pieces["v0"][0][1]}  # array -> all of it, in one array
@@ -730,7 +731,7 @@ def sliced(program: Rerolled) -> Rerolled:
         else:
             cut = _cut(op, slices, read_whole, numbers)
         ops += cut
-        starts = itertools.accumulate((c.size for c in cut[:-1]), initial=0)
+        starts = accumulate((c.size for c in cut[:-1]), initial=0)
         pieces[op.name] = [(s, _all(c.name, c.size)) for s, c in zip(starts, cut, strict=True)]
         if len(cut) == 1:
             whole[op.name] = pieces[op.name][0][1]
@@ -760,9 +761,7 @@ def _cut(
         else [t.pick for t in op.terms if isinstance(t, Scaled)]
     )
     runs = [slices(p) for p in lane_picks]
-    bounds = sorted(
-        {0, op.size} | {b for r in runs for b in itertools.accumulate(len(p.lanes) for p in r)}
-    )
+    bounds = sorted({0, op.size} | {b for r in runs for b in accumulate(len(p.lanes) for p in r)})
     # a matrix product cut by rows adds in another order (BLAS blocks by the matrix's shape)
     if len(bounds) - 1 > CUTS or any(isinstance(t, Mixed) for t in getattr(op, "terms", ())):
         bounds = [0, op.size]
