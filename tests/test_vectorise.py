@@ -460,12 +460,13 @@ UNITS = {"sin": "sin({})", "cos": "cos({})", "exp": "exp({}/4)", "tanh": "tanh({
 
 
 def lane_picks(program):
-    """Every pick an operation reads lane by lane, and the outputs."""
+    """Every pick an operation that `sliced` may cut reads lane by lane (a line with a matrix
+    product is not cut), and the outputs."""
     for op in program.ops:
         if isinstance(op, Lanes):
             yield from (a for a in op.args if isinstance(a, Pick))
-        elif isinstance(op, Linear):
-            yield from (t.pick for t in op.terms if isinstance(t, Scaled))
+        elif isinstance(op, Linear) and not any(isinstance(t, Mixed) for t in op.terms):
+            yield from (t.pick for t in op.terms)
     yield from (o for o in program.outputs if isinstance(o, Pick))
 
 
@@ -496,9 +497,8 @@ def test_sliced_programs_read_slices_and_compute_the_same_numbers(terms, units, 
         patch.setattr(numeric, "sliced", lambda program: program)
         want = run_stacked(graph)
     sizes = {"v0": program.inputs} | {op.name: op.size for op in cut.ops}
-    assert all(
-        p.source in sizes and max(p.lanes) < p.size == sizes[p.source] for p in lane_picks(cut)
-    )
+    picks = [p for op in cut.ops for p in vectorise.reads(op)] + list(lane_picks(cut))
+    assert all(p.source in sizes and max(p.lanes) < p.size == sizes[p.source] for p in picks)
     if cuts == 10**6:  # never too many: every pick a slice
         assert not [str(p) for p in lane_picks(cut) if p.index.startswith("[(")]
     # each operation's lines, in pieces of at most `cuts`, each line computed once
