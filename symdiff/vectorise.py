@@ -794,7 +794,7 @@ def _cut(
         terms = tuple(
             Scaled(piece(*next(lanes), lo, hi), _lanes_of(t.scale, lo, hi))
             if isinstance(t, Scaled)
-            else Mixed(matrix_pick(t.pick), t.matrix[lo:hi])
+            else Mixed(matrix_pick(t.pick), t.matrix)  # (a line with one is not cut)
             for t in op.terms
         )
         bias = _lanes_of(op.bias, lo, hi) if op.bias else ()
