@@ -83,8 +83,10 @@ def apply_numeric(node: Node, fn, *args: float, out: float | None = None) -> flo
         result = fn(NUMERIC, *args) if out is None else fn(NUMERIC, out, *args)
     except (ValueError, ZeroDivisionError, OverflowError) as err:
         raise _domain_error(node, args, err, out is not None) from None
-    if isinstance(result, complex) or not math.isfinite(result):
-        raise _domain_error(node, args, OverflowError("not a finite real"), out is not None)
+    if isinstance(result, complex):
+        raise _domain_error(node, args, ValueError("not a real number"), out is not None)
+    if not math.isfinite(result):
+        raise _domain_error(node, args, OverflowError("not finite"), out is not None)
     return float(result)
 
 
@@ -105,10 +107,12 @@ def _domain_error(node: Node, args: tuple, err: Exception, derivative: bool) -> 
     values = dict.fromkeys(f"{a} = {v:g}" for a, v in zip(node.args, args, strict=True)
                            if isinstance(a, str))  # fmt: skip
     shown = ", ".join(values) or "these constants"
-    need = f"; {prim.name} needs {prim.domain}" if prim.domain else ""
+    overflow = isinstance(err, OverflowError)
+    # (an overflow is no fault of the arguments: the domain would be the wrong advice)
+    need = f"; {prim.name} needs {prim.domain}" if prim.domain and not overflow else ""
     if prim.name == "log" and args == (0.0,):  # log(sigmoid(-800)): the classic underflow
         need += " (an argument of exactly 0 may be a float underflow)"
-    kind = "overflows" if isinstance(err, OverflowError) else "is undefined"
+    kind = "overflows" if overflow else "is undefined"
     what = f"the derivative of {node}" if derivative else str(node)
     return DomainError(
         f"{what} {kind} at {shown}{need}", node.name, prim.name, args[0] if len(args) == 1 else args

@@ -111,6 +111,14 @@ def _power(a: float, b: float) -> float:
     return math.sqrt(a) if b == 0.5 else math.pow(a, b)
 
 
+def _zero(exponent: object) -> bool:
+    # x^0 is 1 everywhere, so its partial is 0 (as jax.grad gives), where 0·x^(-1) would be
+    # undefined at x = 0; a traced value is never compared (that would record a branch)
+    if isinstance(exponent, sympy.Number):
+        return bool(exponent.is_zero)  # (SymPy's Float(0.0) == 0 is False)
+    return isinstance(exponent, (int, float)) and exponent == 0
+
+
 def _heaviside(a: float, at_zero: float) -> float:
     if a != a:
         return a
@@ -192,7 +200,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     P("mul", 2, lambda m, a, b: a * b, (lambda m, o, a, b: b, lambda m, o, a, b: a), "{0}·{1}", r"{0} \cdot {1}", callable=False),
     P("div", 2, lambda m, a, b: a / b, (lambda m, o, a, b: 1 / b, lambda m, o, a, b: -o / b), "{0}/{1}", r"\frac{{{0}}}{{{1}}}", "a non-zero divisor", callable=False),
     P("neg", 1, lambda m, a: -a, (lambda m, o, a: -1,), "-{0}", "-{0}", callable=False),
-    P("pow", 2, lambda m, a, b: m.pow(a, b), (lambda m, o, a, b: b * m.pow(a, b - 1), lambda m, o, a, b: o * m.log(a)), "{0}^{1}", "{0}^{{{1}}}", "a positive base, or an integer exponent", callable=False),
+    P("pow", 2, lambda m, a, b: m.pow(a, b), (lambda m, o, a, b: 0 if _zero(b) else b * m.pow(a, b - 1), lambda m, o, a, b: o * m.log(a)), "{0}^{1}", "{0}^{{{1}}}", "a positive base, or an integer exponent and a non-zero base where the power is negative", callable=False),
     P("sin", 1, lambda m, a: m.sin(a), (lambda m, o, a: m.cos(a),), "sin({0})", r"\sin {0}"),
     P("cos", 1, lambda m, a: m.cos(a), (lambda m, o, a: -m.sin(a),), "cos({0})", r"\cos {0}"),
     P("tan", 1, lambda m, a: m.tan(a), (lambda m, o, a: 1 + o**2,), "tan({0})", r"\tan {0}"),

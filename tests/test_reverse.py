@@ -129,6 +129,19 @@ def test_adjoint_program_is_linear_in_the_graph_and_correct():
         assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
 
 
+@pytest.mark.parametrize("text", ["x^0*y", "x^0.0*y"])
+def test_a_zeroth_power_has_partial_zero_at_zero(text):
+    """x^0 is 1 everywhere: sympy.diff gives 0 (and jax.grad), where the rule's 0·x^(-1)
+    was undefined at x = 0 (a reviewer's report: refused with "pow needs ... an integer
+    exponent")."""
+    x, y = sympy.symbols("x y")
+    assert sympy.diff(x**0 * y, x) == 0 and sympy.diff(x**0 * y, y) == 1
+    g = sd.grad(text)
+    assert g.at(x=0, y=3) == {"x": 0.0, "y": 1.0}
+    assert sd.jvp(text, {"x": 0, "y": 3}, {"x": 1}) == (3.0, 0.0)  # forward mode
+    assert g.lambdify("math")(0.0, 3.0) == (0.0, 1.0)
+
+
 def test_partials_toward_parameters_need_not_exist():
     # x^y at x = -8: d/dx = y·x^(y-1) exists, d/dy = x^y·log(x) does not; only x is asked for
     assert sd.grad("x^y", wrt=["x"]).at(x=-8, y=2) == {"x": -16.0}
