@@ -181,13 +181,16 @@ def derive(
     point = bind(graph, at) if at is not None else None
     values = evaluate(graph, point) if point is not None else None
     primal = Primal(graph)
+    mode = {"fwd": "forward", "rev": "reverse"}.get(mode, mode)  # (jacobian's words)
     if mode == "forward":
         if seed is None:
             seed = {graph.wrt[0]: 1} if graph.wrt else {}
         steps = tangents(graph, seed, point, primal)
         return Derivation(graph, point, values, (), None, input_tangents(graph, seed), mode, steps)
     if mode != "reverse":
-        raise SymdiffError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+        raise SymdiffError(
+            f"mode must be 'reverse' (or 'rev') or 'forward' (or 'fwd'), got {mode!r}"
+        )
     if seed is None:
         seed = 1 if len(graph.outputs) == 1 else [int(i == 0) for i in range(len(graph.outputs))]
     steps = reverse(graph, point, seed, primal)
@@ -210,19 +213,26 @@ def jacobian(
     Args:
         exprs: the outputs, traced into one graph that shares their subexpressions.
         wrt: variables and their order (see `trace`).
-        mode: `"rev"` (one reverse sweep per output), `"fwd"` (one forward sweep per input) or
-            `"auto"` (whichever needs fewer sweeps; the matrix's `.reason` says which and why).
+        mode: `"rev"` or `"reverse"` (one reverse sweep per output), `"fwd"` or `"forward"`
+            (one forward sweep per input) or `"auto"` (whichever needs fewer sweeps; the
+            matrix's `.reason` says which and why).
         simplify: policy for the entries.
-        at: for Python functions that branch, the point whose branch to take.
+        at: for Python functions that branch, the point whose branch to take. The matrix is
+            symbolic all the same: its numbers at a point are `J.at(...)` (below).
 
     Returns:
-        An m x n `sympy.Matrix` with `.mode` and `.reason`.
+        An m x n `sympy.Matrix` with `.mode`, `.reason`, and `.at(point)` (or `.at(r=2, ...)`):
+        its numbers at a point, a numpy array, by numeric sweeps.
 
     Example:
-        >>> jacobian(["r*cos(t)", "r*sin(t)"], wrt=["r", "t"])
+        >>> J = jacobian(["r*cos(t)", "r*sin(t)"], wrt=["r", "t"])
+        >>> J
         Matrix([
         [cos(t), -r*sin(t)],
         [sin(t),  r*cos(t)]])
+        >>> J.at(r=2, t=0)
+        array([[1., 0.],
+               [0., 2.]])
     """
     return jacobian_of(trace(exprs, wrt, at=at), mode, simplify)
 
@@ -236,11 +246,27 @@ def hessian(
 ) -> sympy.Matrix:
     """The Hessian of a scalar expression: forward sweeps over its adjoint program.
 
+    Args:
+        expr: the expression (text, SymPy, or a Python function; see `trace`).
+        wrt: variables and their order: rows and columns (default: in order of appearance).
+        simplify: policy for the entries.
+        at: for Python functions that branch, the point whose branch to take. The matrix is
+            symbolic all the same: its numbers at a point are `H.at(...)` (below); `hvp`
+            multiplies it by a vector at a point without forming it.
+
+    Returns:
+        A symmetric n x n `sympy.Matrix` with `.at(point)` (or `.at(x=1, ...)`): its numbers
+        at a point, a numpy array, by forward sweeps over the adjoint program.
+
     Example:
-        >>> hessian("100*(y - x**2)**2 + (1 - x)**2", wrt=["x", "y"])
+        >>> H = hessian("100*(y - x**2)**2 + (1 - x)**2", wrt=["x", "y"])
+        >>> H
         Matrix([
         [1200*x**2 - 400*y + 2, -400*x],
         [               -400*x,    200]])
+        >>> H.at(x=1, y=1)
+        array([[ 802., -400.],
+               [-400.,  200.]])
     """
     return hessian_of(trace(expr, wrt, at=at), simplify)
 

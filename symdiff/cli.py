@@ -39,12 +39,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"symdiff: error: {message} (see symdiff --help)\n")
 
 
-def _point(text: str | None, flag: str = "--at") -> dict[str, str] | None:
-    """`x1=2,x2=pi/4` -> {"x1": "2", "x2": "pi/4"}; values are parsed later as expressions."""
+def _point(text: str | list[str] | None, flag: str = "--at") -> dict[str, str] | None:
+    """`x1=2,x2=pi/4` -> {"x1": "2", "x2": "pi/4"}; values are parsed later as expressions.
+    A repeated option (`--at x1=2 --at x2=3`) gives a list, whose pairs are merged."""
     if text is None:
         return None
+    items = [text] if isinstance(text, str) else text
     point = {}
-    for item in re.split(r",(?=\s*[^\W\d]\w*\s*=)", text):
+    for item in (part for one in items for part in re.split(r",(?=\s*[^\W\d]\w*\s*=)", one)):
         name, eq, value = item.partition("=")
         if not eq or not name.strip() or not value.strip():
             raise sd.VariableError(
@@ -57,7 +59,23 @@ def _point(text: str | None, flag: str = "--at") -> dict[str, str] | None:
 
 
 def _wrt(text: str | None) -> list[str] | None:
-    return None if text is None else [w.strip() for w in text.split(",") if w.strip()]
+    if text is None:
+        return None
+    names = [w.strip() for w in text.split(",") if w.strip()]
+    if not names:
+        raise sd.VariableError(f"--wrt names no variable: {text!r}; give x1,x2 or leave it out")
+    return names
+
+
+def _nodes(text: str) -> int:
+    """`--max-nodes`: a whole number of at least 2 (a graph has an input and an output)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a whole number, got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         "--wrt",
         help="variables to differentiate, in order: x1,x2 (default: all, in order of appearance)",
     )
-    common.add_argument("--at", help="a point: x1=2,x2=3 (values may be constants like pi/4)")
+    common.add_argument(
+        "--at",
+        action="append",
+        help="a point: x1=2,x2=3 (values may be constants like pi/4; repeatable: --at x1=2 "
+        "--at x2=3)",
+    )
     common.add_argument(
         "--simplify",
         choices=["auto", "full", "none"],
@@ -99,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument(
         "--mode",
-        choices=["reverse", "forward"],
+        choices=["reverse", "forward", "rev", "fwd"],
         default="reverse",
         help="reverse (adjoints, the gradient; default) or forward (tangents)",
     )
@@ -117,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     jacobian.add_argument(
         "--mode",
-        choices=["auto", "fwd", "rev"],
+        choices=["auto", "fwd", "rev", "forward", "reverse"],
         default="auto",
         help="one reverse sweep per output, one forward sweep per input, or the fewer (auto)",
     )
@@ -155,9 +178,9 @@ def _document_options(explain: argparse.ArgumentParser) -> None:
     explain.add_argument(
         "--format",
         choices=["text", "latex", "markdown"],
-        default="text",
         help="text tables (default), a LaTeX document (amsmath; compiles with pdflatex), or "
-        "Markdown with $$ math (GitHub, Jupyter)",
+        "Markdown with $$ math (GitHub, Jupyter); with -o, the default is the file's suffix "
+        "(.tex, .md)",
     )
     explain.add_argument("-o", "--output", help="write to this file instead of printing")
     explain.add_argument(
@@ -174,9 +197,9 @@ def _document_options(explain: argparse.ArgumentParser) -> None:
     explain.add_argument("--prefix", help="the node letter: w (default) or v (textbook)")
     explain.add_argument(
         "--max-nodes",
-        type=int,
+        type=_nodes,
         default=None,
-        help="past this many nodes a document shows the first and last lines of each pass",
+        help="LaTeX and Markdown: past this many nodes, show the first and last lines of each pass",
     )
 
 
@@ -203,7 +226,7 @@ def _graph_parser(sub, common: argparse.ArgumentParser) -> None:
     graph.add_argument("--seed", help="the output's adjoint z̄ (as for explain)")
     graph.add_argument("--prefix", help="the node letter: w (default) or v (textbook)")
     graph.add_argument(
-        "--max-nodes", type=int, default=None, help="draw graphs up to this size (default 100)"
+        "--max-nodes", type=_nodes, default=None, help="draw graphs up to this size (default 100)"
     )
 
 
@@ -216,8 +239,13 @@ def _expressions(text: str) -> str | list[str]:
 def _seed(text: str | None, mode: str) -> object:
     if text is None:
         return None
-    if mode == "forward":
+    if mode in ("forward", "fwd"):
         return _point(text, "--seed")
+    if "=" in text:  # x1=1 is a tangent: a forward-mode seed
+        raise sd.VariableError(
+            f"--seed {text} gives input tangents, which forward mode takes (add --mode forward); "
+            "in reverse mode --seed is the output's adjoint: a number, or one per output: 1,0"
+        )
     parts = [part.strip() for part in text.split(",")]
     return parts[0] if len(parts) == 1 else parts
 
@@ -244,7 +272,9 @@ def _matrix(matrix, label, cols: Sequence[str], values, head: str, as_json: bool
                 line += f" = {number_str(values[i, j], None)}"
             lines.append(line)
     zeros = m * n - len(lines)
-    if zeros:
+    if zeros == m * n:
+        lines.append("(the entry is 0)" if zeros == 1 else f"(all {zeros} entries are 0)")
+    elif zeros:
         lines.append(
             "(the other entry is 0)" if zeros == 1 else f"(the other {zeros} entries are 0)"
         )
@@ -256,7 +286,7 @@ def _jacobian(args: argparse.Namespace) -> str:
     graph = sd.trace(exprs, _wrt(args.wrt))
     matrix = sd.jacobian(graph, mode=args.mode, simplify=args.simplify)
     point = _point(args.at)
-    values = None if point is None else sd.closedform.jacobian_values(graph, point, matrix.mode)
+    values = None if point is None else matrix.at(point)
     extra = {
         "expressions": graph.source.split("; "),
         "mode": matrix.mode,
@@ -274,10 +304,7 @@ def _hessian(args: argparse.Namespace) -> str:
     graph = sd.trace(args.expression, _wrt(args.wrt))
     matrix = sd.hessian(graph, simplify=args.simplify)
     point = _point(args.at)
-    values = None
-    if point is not None:
-        program = sd.adjoint_program(graph, keep_outputs=False)
-        values = sd.closedform.jacobian_values(program, point, "fwd")
+    values = None if point is None else matrix.at(point)
     extra = {
         "expression": graph.source,
         "at": None if point is None else sd.forward.bind(graph, point),
@@ -341,14 +368,29 @@ def _write(path: str, data: str | bytes) -> str:
     return f"wrote {path}"
 
 
+def _explain_format(args: argparse.Namespace) -> str:
+    """`--format`, else the suffix of `-o` (`.tex`, `.md`), else text; options that only one
+    format has are refused with another, rather than ignored."""
+    suffixes = {".tex": "latex", ".md": "markdown", ".markdown": "markdown"}
+    suffix = os.path.splitext(args.output or "")[1].lower()
+    fmt = args.format or suffixes.get(suffix, "text")
+    if args.fragment and fmt != "latex":
+        raise sd.SymdiffError(f"--fragment is for LaTeX (--format latex), not {fmt}")
+    if fmt == "text" and (args.max_nodes is not None or args.form != "both"):
+        option = "--max-nodes" if args.max_nodes is not None else "--form"
+        raise sd.SymdiffError(f"{option} is for --format latex or markdown")
+    return fmt
+
+
 def _explain(args: argparse.Namespace) -> str:
+    fmt = _explain_format(args)
     d = _derivation(args, args.mode, args.simplify)
     options = {"form": args.form}
     if args.max_nodes is not None:
         options["max_nodes"] = args.max_nodes
-    if args.format == "latex":
+    if fmt == "latex":
         text = d.to_latex(standalone=not args.fragment, **options)
-    elif args.format == "markdown":
+    elif fmt == "markdown":
         text = d.to_markdown(**options)
     else:
         text = str(d) + "\n"
@@ -386,22 +428,27 @@ def _check(args: argparse.Namespace) -> str:
     return json.dumps(cmp.to_dict()) if args.json else str(cmp)
 
 
-def _expression_first(argv: list[str]) -> list[str]:
-    """Let an expression start with a minus (`symdiff grad "-x^2"`): argparse would read it as
-    an option, so the token after the subcommand gets a leading space, which the parser skips."""
-    if (
-        len(argv) >= 2
-        and argv[1][:1] == "-"
-        and argv[1][:2] != "--"
-        and argv[1] not in ("-h", "-o")
-    ):
-        return [argv[0], " " + argv[1], *argv[2:]]
-    return argv
+def _expression_first(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Let an expression start with a minus (`symdiff grad "-x^2"`, `"--x"`): argparse would
+    read it as an option, so the token after the subcommand gets a leading space, which the
+    parser skips. A token that is (or abbreviates) one of the subcommand's options stays one:
+    an expression such as `-h` goes after `--` (`symdiff grad --at h=1 -- -h`)."""
+    if len(argv) < 2 or argv[1][:1] != "-" or argv[1] == "--":
+        return argv
+    (commands,) = (a.choices for a in parser._actions if isinstance(a.choices, dict))
+    command = commands.get(argv[0])
+    options = command._option_string_actions if command else {}
+    if any(option.startswith(argv[1].split("=")[0]) for option in options):
+        return argv
+    return [argv[0], " " + argv[1], *argv[2:]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(_expression_first(sys.argv[1:] if argv is None else list(argv)))
+    parser = _parser()
+    args = parser.parse_args(
+        _expression_first(parser, sys.argv[1:] if argv is None else list(argv))
+    )
     try:
         commands = {
             "grad": _grad,

@@ -382,8 +382,11 @@ def choose_mode(outputs: int, inputs: int, mode: str = "auto") -> tuple[str, str
         >>> choose_mode(1, 3)[1]
         'auto: 1 reverse sweep (one per output) instead of 3 forward sweeps (one per input)'
     """
+    mode = {"forward": "fwd", "reverse": "rev"}.get(mode, mode)  # (derive's words)
     if mode not in ("auto", "fwd", "rev"):
-        raise SymdiffError(f"mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
+        raise SymdiffError(
+            f"mode must be 'auto', 'fwd' (or 'forward') or 'rev' (or 'reverse'), got {mode!r}"
+        )
 
     def sweeps(n: int, kind: str, per: str) -> str:
         return f"{n} {kind} sweep{'s' if n != 1 else ''} (one per {per})"
@@ -405,7 +408,8 @@ def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -
 
     Returns:
         An m x n `sympy.Matrix` with attributes `mode` (`"fwd"`/`"rev"`), `reason` (why),
-        `outputs` (output names) and `variables`.
+        `outputs` (output names) and `variables`, and a method `at(point)` (or `at(r=2, ...)`):
+        its numbers at a point, a numpy array, by numeric sweeps (`jacobian_values`).
 
     Example:
         >>> import symdiff as sd
@@ -414,6 +418,9 @@ def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -
         (Matrix([
         [cos(t), -r*sin(t)],
         [sin(t),  r*cos(t)]]), 'rev')
+        >>> J.at(r=2, t=0)
+        array([[1., 0.],
+               [0., 2.]])
     """
     m, n = len(graph.outputs), len(graph.wrt)
     mode, reason = choose_mode(m, n, mode)
@@ -436,7 +443,18 @@ def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -
     matrix = sympy.Matrix(m, n, flat)
     matrix.mode, matrix.reason = mode, reason
     matrix.outputs, matrix.variables = graph.output_names, graph.wrt
+    matrix.at = _values_at(graph, mode)
     return matrix
+
+
+def _values_at(graph: Graph, mode: str) -> Callable[..., np.ndarray]:
+    """A matrix's `at`: `jacobian_values` of `graph` at a point, given as a mapping or as
+    keywords (as `Gradient.at` takes it)."""
+
+    def at(point: Mapping[str, object] | None = None, /, **values: object) -> np.ndarray:
+        return jacobian_values(graph, {**(point or {}), **values}, mode)
+
+    return at
 
 
 def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
@@ -446,20 +464,30 @@ def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
     sweep per variable runs over that program; no flat gradient is expanded and handed to
     `sympy.hessian`. The matrix is symmetric (the lower triangle mirrors the upper).
 
+    Returns:
+        A `sympy.Matrix` with `mode`, `reason`, `variables` and `at(point)` (its numbers at a
+        point: forward sweeps over the adjoint program, a numpy array).
+
     Example:
         >>> import symdiff as sd
-        >>> hessian_of(sd.trace("x**2*y"))
+        >>> H = hessian_of(sd.trace("x**2*y"))
+        >>> H
         Matrix([
         [2*y, 2*x],
         [2*x,   0]])
+        >>> H.at(x=3, y=1)
+        array([[2., 6.],
+               [6., 0.]])
     """
     scalar = graph.output  # raises for several outputs
     del scalar
-    jac = jacobian_of(adjoint_program(graph, keep_outputs=False), "fwd", simplify)
+    program = adjoint_program(graph, keep_outputs=False)
+    jac = jacobian_of(program, "fwd", simplify)
     n = jac.rows
     hess = sympy.Matrix(n, n, lambda i, j: jac[min(i, j), max(i, j)])
     hess.mode, hess.reason = "fwd-over-rev", f"{n} forward sweeps over the adjoint program"
     hess.variables = graph.wrt  # rows and columns, in this order
+    hess.at = _values_at(program, "fwd")
     return hess
 
 

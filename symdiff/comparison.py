@@ -595,7 +595,12 @@ def compare(
         ("closed_form", "closed form, float64", closed_form_float, f"simplify={simplify}"),
         ("program", "gradient program", program, "Gradient.lambdify('math')"),
         ("reverse", "reverse sweep", reverse, "adjoint_values, 1 sweep"),
-        ("forward", "forward sweep", forward, f"tangent_values, {len(wrt)} sweep(s)"),
+        (
+            "forward",
+            "forward sweep",
+            forward,
+            f"tangent_values, {len(wrt)} sweep{'s' * (len(wrt) != 1)}",
+        ),
         (
             "central",
             "central differences",

@@ -66,3 +66,18 @@ def listed(names: Iterable[object], most: int = 8) -> str:
     if len(names) <= most:
         return ", ".join(names)
     return f"{', '.join(names[:most])}, … ({len(names)} in all)"
+
+
+def shortened(text: object, most: int = 80) -> str:
+    """Text for a message, its middle elided past `most` characters, so that an error about a
+    4,000-digit constant or a long guard stays one readable line.
+
+    Example:
+        >>> shortened("w2 = w1·" + "9" * 4000, 30)
+        'w2 = w1·999999999999…999999999'
+    """
+    text = str(text)
+    if len(text) <= most:
+        return text
+    tail = most // 3
+    return f"{text[: most - tail - 1]}…{text[-tail:]}"

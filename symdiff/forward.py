@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
-from .errors import DomainError, LimitError, VariableError, listed
+from .errors import DomainError, LimitError, ParseError, VariableError, listed, shortened
 from .graph import Arg, Const, Graph, Node, postorder
 from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
 
@@ -54,9 +54,14 @@ def to_float(value: object, name: str = "value") -> float:
     if isinstance(value, str):
         from .parse import parse_text  # parse imports graph only; the cycle is at call time
 
-        graph = parse_text(value)
+        try:
+            graph = parse_text(value)
+        except ParseError as err:  # (which value, of several in a point)
+            raise ParseError(f"the value of {name}, {shortened(value)!r}: {err}") from None
         if graph.variables:
-            raise VariableError(f"the value of {name}, {value!r}, must be a constant expression")
+            raise VariableError(
+                f"the value of {name}, {shortened(value)!r}, must be a constant expression"
+            )
         result = output_value(graph, evaluate(graph, {}))
     elif isinstance(value, bool) or not isinstance(value, numbers.Real | sympy.Expr):
         raise VariableError(f"the value of {name} must be a real number, got {value!r}")
@@ -113,7 +118,7 @@ def _domain_error(node: Node, args: tuple, err: Exception, derivative: bool) -> 
     if prim.name == "log" and args == (0.0,):  # log(sigmoid(-800)): the classic underflow
         need += " (an argument of exactly 0 may be a float underflow)"
     kind = "overflows" if overflow else "is undefined"
-    what = f"the derivative of {node}" if derivative else str(node)
+    what = f"the derivative of {shortened(node)}" if derivative else shortened(node)
     return DomainError(
         f"{what} {kind} at {shown}{need}", node.name, prim.name, args[0] if len(args) == 1 else args
     )
@@ -163,10 +168,10 @@ def check_guards(graph: Graph, point: Mapping[str, float]) -> None:
         if guard.xreplace(subs) is sympy.false:
             from .render import math_str
 
+            lhs, rhs = shortened(math_str(guard.lhs)), shortened(math_str(guard.rhs))
             raise DomainError(
                 f"the traced function took another branch at this point: its graph holds where "
-                f"{math_str(guard.lhs)} {guard.rel_op} {math_str(guard.rhs)}; trace it again "
-                "with at= this point"
+                f"{lhs} {guard.rel_op} {rhs}; trace it again with at= this point"
             )
 
 

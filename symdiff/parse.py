@@ -525,7 +525,8 @@ def _plan(expr: sympy.Expr) -> tuple[str, list]:
         return "fn:" + func, list(expr.args)
     raise ParseError(
         f"unsupported SymPy object {type(expr).__name__}: {expr}; symdiff knows "
-        f"{', '.join(sorted(set(_SYMPY_FUNCTIONS.values())))}, + - * / ** and numbers"
+        f"{', '.join(sorted(set(_SYMPY_FUNCTIONS.values())))}, + - * / ** (sqrt as **(1/2)) "
+        "and numbers"
     )
 
 

@@ -206,7 +206,7 @@ def _engine(engine: Engine) -> str | None:
     if found is None and engine == "graphviz":
         raise SymdiffError(
             "Graphviz's dot program is not on the PATH; install Graphviz (apt-get install "
-            "graphviz) or use engine='matplotlib'"
+            "graphviz) or draw with matplotlib (engine='matplotlib'; --engine matplotlib)"
         )
     return found
 

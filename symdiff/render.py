@@ -208,8 +208,10 @@ def derivation_text(d: Derivation) -> str:
         heads = [f"{name} = {src}" for name, src in zip(graph.output_names, sources, strict=True)]
     else:
         heads = [f"{', '.join(graph.output_names)} = {graph.source}"]
-    if d.point:
+    if d.point and len(heads) == 1:
         heads[-1] += f"   at {point_str(d.point)}"
+    elif d.point:  # (on the last formula's line it would read as that formula's point alone)
+        heads.append(f"at {point_str(d.point)}")
     lines = [*heads, ""]
 
     values = d.values

@@ -94,6 +94,15 @@ def test_explain_with_wrt_seed_and_constant_point():
         (["check", "x*y; y", "--at", "x=1,y=2"], "not allowed"),
         (["check", "x.y", "--at", "x=1"], "attribute access"),
         (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
+        # options that would be ignored, or are nonsense, are refused (a reviewer's reports)
+        (["grad", "x1*x2", "--wrt", ""], "--wrt names no variable"),
+        (["explain", "x*y", "--at", "x=2,y=3", "--max-nodes", "-3"], "at least 2"),
+        (["explain", "x*y", "--at", "x=2,y=3", "--max-nodes", "5"], "for --format latex or"),
+        (["explain", "x*y", "--at", "x=2,y=3", "--form", "local"], "for --format latex or"),
+        (["explain", "x*y", "--at", "x=2,y=3", "--fragment"], "--fragment is for LaTeX"),
+        (["explain", "x*y", "--at", "x=2,y=3", "--seed", "x=1"], "add --mode forward"),
+        (["grad", "x*y", "--at", "x=1", "--at", "x=2,y=3"], "gives x twice"),
+        (["grad", "x1*x2", "--at", "x1=2;x2=3,x2=1"], "the value of x1, '2;x2=3': statement"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(tmp_path, args, words):
@@ -171,8 +180,15 @@ def test_explain_forward_mode_and_several_outputs():
     ).stdout
     assert "ẇ5        1·ẇ3 + 1·ẇ4          x2 + cos(x1)   2.58385" in forward
     assert "ż = x2 + cos(x1) = 2.58385" in forward
+    # the Jacobian's words for the modes serve here too, and the other way round
+    args = ("explain", "x1*x2 + sin(x1)", "--at", "x1=2,x2=3", "--mode", "fwd", "--seed", "x1=1")
+    assert run(*args).stdout == forward
+    jacobian = run("jacobian", "x*y; x + y", "--mode", "reverse", "--at", "x=1,y=2").stdout
+    assert "mode: rev as asked: 2 reverse sweeps (one per output)" in jacobian
     several = run("explain", "x*y; x + sin(y)", "--at", "x=1,y=2", "--seed", "0,1").stdout
     assert "seed z̄1 = 0, z̄2 = 1" in several and "Σ z̄i·dzi/dy = cos(y) = -0.416147" in several
+    # the point is every output's, so it has a line of its own
+    assert several.splitlines()[:3] == ["z1 = x*y", "z2 = x + sin(y)", "at x = 1, y = 2"]
 
 
 # --- symdiff check: every method against the 50-digit closed form (symdiff.comparison) ---
@@ -207,8 +223,30 @@ def test_check_json_and_plot(tmp_path):
 
 def test_expressions_may_start_with_a_minus_and_constants_say_so():
     assert run("grad", "-x^2", "--at", "x=3").stdout.strip() == "dz/dx = -2·x = -6"
+    assert run("grad", "--x^2", "--at", "x=3").stdout.strip() == "dz/dx = 2·x = 6"
+    # -h is the help; after `--` it is an expression
+    assert run("grad", "--at", "h=3", "--", "-h").stdout.strip() == "dz/dh = -1"
+    assert run("grad", "--wr", "x", "x*y", "--at", "x=3,y=4").stdout.strip() == "dz/dx = y = 4"
     assert "is a constant" in run("grad", "2+3").stdout
     assert "--seed expects" in run("explain", "x*y", "--mode", "forward", "--seed", "2").stderr
+
+
+def test_repeated_at_options_merge_and_o_picks_the_format_from_its_suffix(tmp_path):
+    result = run("grad", "x1*x2", "--at", "x1=2", "--at", "x2=3")
+    assert result.stdout.splitlines() == ["dz/dx1 = x2 = 3", "dz/dx2 = x1 = 2"]
+    assert run("explain", "x*y", "--at", "x=2,y=3", "-o", "d.tex", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "d.tex").read_text().startswith("\\documentclass")
+    run("explain", "x*y", "--at", "x=2,y=3", "-o", "d.md", cwd=tmp_path)
+    assert "$$" in (tmp_path / "d.md").read_text()
+    run("explain", "x*y", "--at", "x=2,y=3", "-o", "d.txt", cwd=tmp_path)
+    assert (tmp_path / "d.txt").read_text().startswith("z = x*y")
+    assert run("hessian", "abs(x) + y", "--at", "x=0,y=1").stdout.strip() == "(all 4 entries are 0)"
+
+
+def test_an_overflow_names_a_long_constant_shortly():
+    result = run("grad", "x*" + "9" * 4000, "--at", "x=1")
+    assert result.returncode == 2 and "overflows at w1 = 1" in result.stderr
+    assert len(result.stderr) < 200 and "needs" not in result.stderr
 
 
 def test_a_variable_called_z_renames_the_output():

@@ -146,3 +146,37 @@ def test_chained_rosenbrock_hessian_is_tridiagonal():
     graph = sd.trace(chained_rosenbrock(n), wrt)
     expected = sympy.hessian(reference([chained_rosenbrock(n)], graph)[0], graph.symbols)
     assert_numerically_equal(hess, expected, graph.symbols, points=2)
+
+
+def test_the_modes_have_one_vocabulary():
+    """`jacobian` takes derive's words (forward, reverse) and derive takes jacobian's (fwd,
+    rev): a reviewer found each refusing the other's."""
+    for word, mode in (("forward", "fwd"), ("reverse", "rev"), ("fwd", "fwd")):
+        matrix = sd.jacobian(["x*y", "x + y"], mode=word)
+        assert matrix.mode == mode and str(matrix) == "Matrix([[y, x], [1, 1]])"
+        # by hand at (2, 3): d(x*y) = (y, x), d(x + y) = (1, 1)
+        assert matrix.at(x=2, y=3).tolist() == [[3.0, 2.0], [1.0, 1.0]]
+    assert sd.derive("x*y", {"x": 2, "y": 3}, mode="fwd").mode == "forward"
+    assert sd.derive("x*y", {"x": 2, "y": 3}, mode="rev").gradient.at(x=2, y=3) == {
+        "x": 3.0,
+        "y": 2.0,
+    }
+    with pytest.raises(sd.SymdiffError, match="'rev' \\(or 'reverse'\\)"):
+        sd.jacobian("x*y", mode="sideways")
+
+
+def test_matrices_give_their_numbers_at_a_point():
+    """`J.at(...)` and `H.at(...)`: the matrices' numbers (a reviewer found no way to them;
+    `subs` with names does nothing, the symbols being real), against SymPy's own."""
+    x, y = sympy.symbols("x y")
+    f = 100 * (y - x**2) ** 2 + (1 - x) ** 2
+    H = sd.hessian("100*(y - x**2)**2 + (1 - x)**2", wrt=["x", "y"])
+    expected = np.array(sympy.hessian(f, (x, y)).subs({x: 0.5, y: -1.5}), dtype=float)
+    np.testing.assert_allclose(H.at(x=0.5, y=-1.5), expected, rtol=1e-14)
+    np.testing.assert_allclose(H.at({"x": 0.5, "y": -1.5}), expected, rtol=1e-14)
+    exprs = [x * sympy.sin(y), sympy.exp(x) + y**3, x / y]
+    J = sd.jacobian(["x*sin(y)", "exp(x) + y^3", "x/y"], wrt=["x", "y"])
+    reference = sympy.Matrix(exprs).jacobian([x, y]).subs({x: 1.25, y: 0.5})
+    np.testing.assert_allclose(J.at(x=1.25, y=0.5), np.array(reference, float), rtol=1e-14)
+    with pytest.raises(sd.VariableError, match="no value for y"):
+        J.at(x=1)
