@@ -74,7 +74,7 @@ def shortened(text: object, most: int = 80) -> str:
 
     Example:
         >>> shortened("w2 = w1·" + "9" * 4000, 30)
-        'w2 = w1·999999999999…999999999'
+        'w2 = w1·99999999999…9999999999'
     """
     text = str(text)
     if len(text) <= most:

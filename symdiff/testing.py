@@ -56,7 +56,9 @@ def check_grads(
             symdiff's own `grad(f)`.
         wrt: the variables to check, in order (default: the expression's `wrt`, or every key
             of `at` for a Python function).
-        rtol, atol: a partial passes when |gradient - FD| <= atol + rtol·|FD|.
+        rtol, atol: a partial passes when |gradient - FD| <= atol + rtol·|FD|. Where the
+            partials are tiny (a function scaled by 1e-12), `atol` alone passes them, however
+            wrong: pass `atol=0` or one scaled to the function.
         step: the finite-difference step: one for all, one per variable, or None for
             cbrt(ε)·max(1, |x|).
 
