@@ -38,9 +38,9 @@ from typing import Any
 import mpmath
 import sympy
 
-from .closedform import Gradient, Simplify
+from .closedform import Gradient, Simplify, check_policy
 from .derivation import Derivation
-from .errors import SymdiffError, VariableError
+from .errors import SymdiffError, VariableError, shortened
 from .forward import Primal, bind, evaluate, output_value, tangent_values
 from .graph import Const, Graph
 from .numeric import lambdify
@@ -52,8 +52,12 @@ from .reverse import adjoint_values
 REFERENCE_DIGITS = 50
 #: Machine epsilon of float64.
 EPS = 2.0**-52
-#: The steps of the finite-difference sweep drawn by `Comparison.plot`: 10^-1 ... 10^-15.
+#: The steps of the finite-difference sweep drawn by `Comparison.plot`: 10^-1 ... 10^-15, each
+#: relative to the coordinate (times max(1, |x|), as the default step is).
 STEPS: tuple[float, ...] = tuple(10.0**-k for k in range(1, 16))
+#: Past this exponent a power of the point's exact rationals would have thousands of digits:
+#: the reference then substitutes floats of `REFERENCE_DIGITS` + 20 digits instead.
+EXACT_POWER = 1000
 #: The complex step: no subtraction, so it can be far below √ε without round-off.
 COMPLEX_STEP = 1e-20
 
@@ -314,7 +318,7 @@ class Row:
     @property
     def abs_error(self) -> float | None:
         """The largest absolute error over the partials."""
-        return None if not self.errors else max(self.errors.values())
+        return None if not self.errors else _worst(list(self.errors.values()))
 
 
 @dataclass(frozen=True)
@@ -322,10 +326,10 @@ class StepSweep:
     """Errors of the central difference and of the complex step for a range of steps.
 
     Attributes:
-        steps: the absolute steps h.
+        steps: the relative steps h (coordinate x moves by h·max(1, |x|)).
         central: `{variable: [|error| per step]}`.
         complex: the same for the complex step, or None when it does not apply.
-        default: `{variable: the default central step}`.
+        default: `{variable: the default central step, relative}`.
     """
 
     steps: tuple[float, ...]
@@ -447,8 +451,15 @@ def reference_values(
 ) -> dict[str, sympy.Float]:
     """The closed form evaluated in `digits`-digit arithmetic (SymPy `evalf`, mpmath inside).
 
-    The point's floats enter as the exact rationals they are, so the only rounding is in the
-    result: evalf raises its working precision through cancellations on its own.
+    The point's floats are substituted as the exact rationals they are, and SymPy's exact
+    arithmetic finds where a formula divides by an exact 0 (`acos'(1)`, `sqrt(x - 1)'` at 1:
+    infinite) or is 0/0 (`sqrt(1 - cos(x))'` at 0, which has two one-sided limits); then the
+    result is evaluated, evalf raising its working precision through cancellations on its own,
+    so the only rounding is in the result. (`evalf(subs=...)` alone took those zeros for tiny
+    numbers and gave finite references of 1e89, and spent minutes on formulas that exact
+    arithmetic collapses in a second.) A formula with a power above `EXACT_POWER` gets floats
+    of `digits` + 20 digits instead of the rationals, whose powers would have thousands of
+    digits.
 
     Raises:
         SymdiffError: a partial is not a finite real number at the point.
@@ -457,14 +468,24 @@ def reference_values(
         >>> import symdiff as sd
         >>> reference_values(sd.grad("exp(x)"), {"x": 1.0}, 20)
         {'x': 2.7182818284590452354}
+        >>> reference_values(sd.grad("acos(x)"), {"x": 1.0})
+        Traceback (most recent call last):
+        ...
+        symdiff.errors.SymdiffError: d/dx is infinite at the point (its closed form gives zoo)
     """
-    exact = {s: sympy.Rational(point[v]) for v, s in gradient.graph.symbol_of.items()}
+    symbols = gradient.graph.symbol_of
+    exact = {s: sympy.Rational(point[v]) for v, s in symbols.items()}
+    floats = {s: sympy.Float(point[v], digits + 20) for v, s in symbols.items()}
     result = {}
     for var in gradient.variables:
-        value = sympy.S(gradient[var]).evalf(n=digits, subs=exact)
+        formula = sympy.S(gradient[var])
+        powers = (abs(p.exp) for p in formula.atoms(sympy.Pow) if p.exp.is_Number)
+        at = floats if max(powers, default=0) > EXACT_POWER else exact
+        value = formula.xreplace(at).evalf(n=digits)
         if not (value.is_Number and value.is_finite and value.is_real):
+            kind = "infinite" if value.has(sympy.zoo, sympy.oo, -sympy.oo) else "undefined"
             raise SymdiffError(
-                f"the closed form of d/d{var} is undefined at the point (it gives {value})"
+                f"d/d{var} is {kind} at the point (its closed form gives {shortened(value)})"
             )
         result[var] = sympy.Float(value, digits)
     return result
@@ -479,9 +500,14 @@ def _errors(values: Mapping[str, float], reference: Mapping[str, sympy.Float]) -
         }
 
 
+def _worst(errors: Sequence[float]) -> float:
+    """The largest error, NaN where one is NaN (`max` keeps a NaN only in first place)."""
+    return math.nan if any(math.isnan(e) for e in errors) else max(errors, default=0.0)
+
+
 def _rel_error(errors: Mapping[str, float], reference: Mapping[str, sympy.Float]) -> float:
     biggest = max((abs(float(r)) for r in reference.values()), default=0.0)
-    worst = max(errors.values(), default=0.0)
+    worst = _worst(list(errors.values()))
     if biggest == 0.0:
         return 0.0 if worst == 0.0 else math.inf
     return worst / biggest
@@ -524,6 +550,8 @@ def compare(
     """
     from .api import grad, trace  # the public verbs sit above this stage
 
+    check_policy(simplify)
+    steps = _checked_steps(steps)
     graph = trace(expr, wrt, at=at if callable(expr) else None)
     if len(graph.outputs) != 1:
         raise VariableError(f"compare needs one output; the expression has {len(graph.outputs)}")
@@ -664,6 +692,17 @@ def compare(
     return Comparison(graph, point, wrt, reference, tuple(rows), sweep, tuple(notes))
 
 
+def _checked_steps(steps: object) -> tuple[float, ...]:
+    """The sweep's steps: positive finite numbers (relative steps, so at most about 1)."""
+    try:
+        checked = tuple(float(h) for h in steps)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise SymdiffError(f"steps must be a sequence of numbers, got {steps!r}") from None
+    if not checked or not all(math.isfinite(h) and h > 0 for h in checked):
+        raise SymdiffError(f"steps must be positive finite numbers, got {list(checked)}")
+    return checked
+
+
 def _failure(err: Exception) -> str:
     text = str(err)
     if text.startswith("not applicable"):
@@ -682,6 +721,8 @@ def step_sweep(
 ) -> StepSweep:
     """The absolute error of the central difference and of the complex step for each step.
 
+    Each step is relative: coordinate x takes h·max(1, |x|), as the default step does, so that
+    at x = 1e7 the small steps still move x (an absolute 1e-10 would vanish in its rounding).
     A step at which the function is undefined (x ± h outside the domain) gives NaN.
 
     Example:
@@ -707,10 +748,19 @@ def step_sweep(
                 result[v].append(e)
         return result
 
-    central = errors_of(lambda h: central_differences(fun, point, wrt, h))
+    def scaled(h: float) -> dict[str, float]:
+        return {v: h * max(1.0, abs(point[v])) for v in wrt}
+
+    central = errors_of(lambda h: central_differences(fun, point, wrt, scaled(h)))
     analytic = not non_analytic(graph)
-    complex_errors = errors_of(lambda h: complex_step(graph, point, wrt, h)) if analytic else None
-    default = {v: default_step(point[v]) for v in wrt}
+    complex_errors = (
+        errors_of(
+            lambda h: {v: complex_step(graph, point, [v], s)[v] for v, s in scaled(h).items()}
+        )
+        if analytic
+        else None
+    )
+    default = {v: default_step(point[v]) / max(1.0, abs(point[v])) for v in wrt}
     return StepSweep(tuple(steps), central, complex_errors, default)
 
 
@@ -793,7 +843,7 @@ def plot_sweep(cmp: Comparison, path: Path) -> Path:
                 label=f"complex step, dz/d{var}",
             )
         ax.axvline(sweep.default[var], color=colour, linestyle=":", linewidth=1)
-    ax.set_xlabel("step h")
+    ax.set_xlabel("step h, relative (x moves by h·max(1, |x|))")
     curves = [*sweep.central.values(), *(sweep.complex or {}).values()]
     exact = any(e == 0 for errors in curves for e in errors)
     ax.set_ylabel(

@@ -68,6 +68,10 @@ def to_float(value: object, name: str = "value") -> float:
     else:
         try:
             result = float(value)
+        except OverflowError:  # 10**400, Fraction(10**400): past float64
+            raise VariableError(
+                f"the value of {name} must be finite in float64, got {shortened(value)}"
+            ) from None
         except (TypeError, ValueError):
             raise VariableError(f"the value of {name} must be a real number, got {value}") from None
     if not math.isfinite(result):
