@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from .closedform import Gradient
 from .comparison import central_differences
-from .errors import VariableError, listed
+from .errors import DomainError, SymdiffError, VariableError, listed, shortened
 from .forward import bind, evaluate, output_value, to_float
 from .graph import Graph
 from .numeric import lambdify
@@ -99,26 +101,35 @@ def check_grads(
             raise VariableError("the point must be a mapping {name: value}")
         point = {k: to_float(v, k) for k, v in at.items()}
         names = tuple(point if wrt is None else wrt)
+        _fits(f, point)
 
         def fun(p: dict[str, float]) -> float:
-            return float(f(**p))
+            return _real(f(**p), "f")
 
     unknown = [v for v in names if v not in point]
     if unknown:
         raise VariableError(f"the point gives no value for {listed(unknown)}")
+    _check_tolerances(rtol, atol, step, names)
     if grad is None:
         from .api import grad as symbolic_grad
 
         grad = symbolic_grad(graph) if graph is not None else symbolic_grad(f, wrt, at=point)
     candidates = {"gradient": gradient_values(grad, point, names)}
     if isinstance(grad, Gradient):  # its formulas, and the code generated from its program
-        program = grad.lambdify("math")(*(point[v] for v in grad.graph.variables))
+        program = grad.lambdify("math")(*_arguments(grad, point))
         candidates = {
             "closed form": candidates["gradient"],
             "lambdify('math')": dict(zip(grad.variables, program, strict=True)),
         }
     fd = central_differences(fun, point, names, step)
     problems = []
+    broken = [v for v in names if not math.isfinite(fd[v])]
+    if broken:  # not the gradient's fault: say so rather than report a mismatch
+        raise AssertionError(
+            f"the finite differences are not finite at {point_str(point)} for "
+            f"{listed(broken)} ({', '.join(number_str(fd[v]) for v in broken)}): the function "
+            "overflows or is undefined a step away; choose another point or `step`"
+        )
     for label, given in candidates.items():
         for v in names:
             difference = abs(given[v] - fd[v])
@@ -153,7 +164,13 @@ def gradient_values(
     if isinstance(grad, Gradient):
         graph = grad.graph
         function = lambdify([grad[v] for v in grad.variables], graph.symbols, "math")
-        values = function(*(point[v] for v in graph.variables))
+        arguments = _arguments(grad, point)
+        try:
+            values = function(*arguments)
+        except (ArithmeticError, ValueError) as err:  # sqrt'(0): 1/(2·0)
+            raise DomainError(
+                f"the closed-form gradient is undefined at {point_str(point)} ({err})"
+            ) from None
         result: object = dict(zip(grad.variables, values, strict=True))
     elif callable(grad):
         result = grad(**point)
@@ -166,12 +183,66 @@ def gradient_values(
         return {v: _number(result[v], v) for v in names}
     if isinstance(result, numbers.Real):
         result = [result]
-    flat = np.asarray(result, dtype=float).ravel()
+    if isinstance(result, set | frozenset):
+        raise AssertionError(f"the gradient is a set, which has no order: {result!r}")
+    try:
+        flat = np.asarray(list(result), dtype=float).ravel()  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # "ab", a complex number, a set of partials
+        raise AssertionError(f"the gradient is not real numbers: {result!r}") from None
     if flat.size != len(names):
         raise AssertionError(
             f"the gradient has {flat.size} entries for {len(names)} variables ({', '.join(names)})"
         )
     return {v: float(x) for v, x in zip(names, flat, strict=True)}
+
+
+def _arguments(grad: Gradient, point: Mapping[str, float]) -> list[float]:
+    """A `Gradient`'s arguments from the point: all its graph's variables."""
+    missing = [v for v in grad.graph.variables if v not in point]
+    if missing:
+        raise VariableError(
+            f"the gradient's expression uses {listed(missing)}, which the point does not give"
+        )
+    return [point[v] for v in grad.graph.variables]
+
+
+def _fits(f: Callable, point: Mapping[str, float]) -> None:
+    """Refuse a point that `f` cannot be called with, before calling it."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # a builtin without one: calling will tell
+        return
+    try:
+        signature.bind(**point)
+    except TypeError as err:
+        raise VariableError(f"the point does not fit the function's arguments: {err}") from None
+
+
+def _real(value: object, what: str) -> float:
+    """A real number from what a function returned (a 1-element array too)."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())[()]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SymdiffError(f"{what} must return a real number, got {shortened(repr(value))}")
+    return float(value)
+
+
+def _check_tolerances(
+    rtol: float, atol: float, step: float | Mapping[str, float] | None, names: Sequence[str]
+) -> None:
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            raise SymdiffError(f"{name} must be a finite number >= 0, got {value!r}")
+    if step is None:
+        return
+    steps = step if isinstance(step, Mapping) else dict.fromkeys(names, step)
+    missing = [v for v in names if v not in steps]
+    if missing:
+        raise VariableError(f"step gives no step for {listed(missing)}")
+    for v in names:
+        h = steps[v]
+        if not (isinstance(h, numbers.Real) and math.isfinite(h) and h > 0):
+            raise SymdiffError(f"the step for {v} must be a positive finite number, got {h!r}")
 
 
 def _number(value: object, name: str) -> float:

@@ -117,3 +117,50 @@ def test_gradient_values_forms():
     assert gradient_values(g, point, ["x", "y"]) == {"x": 9.0, "y": 12.0}
     sympy_numbers = {"x": sympy.Integer(9), "y": sympy.Float(12)}
     assert gradient_values(sympy_numbers, point, ["x", "y"]) == {"x": 9.0, "y": 12.0}
+
+
+# --- a tester's reports: raw ZeroDivisionError, KeyError, TypeError, ValueError before ---------
+
+
+def product(x, y):
+    return x * y
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: check_grads(sd.grad("sqrt(x)"), {"x": 0}), sd.DomainError, "undefined at x = 0"),
+        (lambda: check_grads("x*y", {"x": 1, "y": 2}, step=0), sd.SymdiffError, "positive"),
+        (lambda: check_grads("x*y", {"x": 1, "y": 2}, step=math.nan), sd.SymdiffError, "finite"),
+        (lambda: check_grads("x*y", {"x": 1, "y": 2}, step={"x": 1e-5}), sd.VariableError, "y"),
+        (lambda: check_grads("x*x", {"x": 1}, rtol=-1), sd.SymdiffError, "rtol must be"),
+        (lambda: check_grads("x*x", {"x": 1}, atol=math.inf), sd.SymdiffError, "atol must be"),
+        (
+            lambda: check_grads("x*y", {"x": 1, "y": 2}, sd.grad("x*y*z")),
+            sd.VariableError,
+            "uses z, which the point does not give",
+        ),
+        (lambda: check_grads(product, {"x": 1.0}), sd.VariableError, "missing a required"),
+        (lambda: check_grads(lambda x: None, {"x": 1.0}, [1.0]), sd.SymdiffError, "got None"),
+        (lambda: check_grads(lambda x: 1j * x, {"x": 1.0}, [1.0]), sd.SymdiffError, "real number"),
+        (lambda: check_grads(product, {"x": 1, "y": 2}, ["ab", 1]), AssertionError, "not real"),
+        (lambda: check_grads(product, {"x": 1, "y": 2}, [1j, 1]), AssertionError, "not real"),
+        (lambda: check_grads(product, {"x": 1, "y": 2}, {2.0, 1.0}), AssertionError, "no order"),
+        # x*x overflows a step away from 1e200: the differences are at fault, not the gradient
+        (
+            lambda: check_grads(lambda x: x * x, {"x": 1e200}, lambda x: [2 * x]),
+            AssertionError,
+            "finite differences are not finite",
+        ),
+    ],
+)
+def test_bad_input_is_a_typed_error_or_a_clear_assertion(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_a_function_may_return_a_one_element_array_and_tiny_partials_need_atol_0():
+    assert check_grads(lambda x: np.array([x * x]), {"x": 1.5}, [3.0])["x"] == pytest.approx(3.0)
+    check_grads(lambda x: 1e-9 * x, {"x": 1.0}, [0.0])  # atol alone passes a wrong partial...
+    with pytest.raises(AssertionError, match="gradient 0, finite differences 1e-09"):
+        check_grads(lambda x: 1e-9 * x, {"x": 1.0}, [0.0], atol=0)  # ...documented, and atol=0
