@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import keyword
@@ -419,7 +420,8 @@ def namespace(backend: str) -> types.SimpleNamespace | types.ModuleType:
 def _safe_names(graph: Graph) -> dict[str, str]:
     """Variable -> argument name in the generated code: the variable itself when it is a plain
     ASCII identifier that cannot shadow the code's own names, else `_a<i>`."""
-    reserved = {"m", "f", "np", "jnp", "math"} | {node.name for node in graph.nodes}
+    # Python's builtins too: numba's loop calls `range` (a variable so named broke it)
+    reserved = {"m", "f", "np", "jnp", "math", *dir(builtins)} | {n.name for n in graph.nodes}
     names = {}
     for i, var in enumerate(graph.variables):
         plain = var.isascii() and var.isidentifier() and not keyword.iskeyword(var)
@@ -514,7 +516,10 @@ def _doc(graph: Graph, backend: str) -> str:
 
 
 def _docstring(graph: Graph, backend: str) -> str:
-    return f'    """{_doc(graph, backend)}"""'.replace("\\", "\\\\")
+    """The docstring as code: every backslash and quote escaped, so that no text in it (a
+    traced function's `__name__` holding three double quotes) can end it and become code."""
+    text = _doc(graph, backend).replace("\\", "\\\\").replace('"', '\\"')
+    return f'    """{text}"""'
 
 
 def to_source(graph: Graph, backend: str = "numpy", name: str = "f", stacked: bool = False) -> str:
@@ -1703,9 +1708,14 @@ def _common_shape_or_error(args: tuple) -> tuple[int, ...]:
         raise SymdiffError(f"the arguments' shapes do not broadcast together: {shapes}") from None
 
 
+class ArgumentCountError(SymdiffError, TypeError):
+    """A generated function called with the wrong number of arguments: a `SymdiffError`, and
+    the `TypeError` Python raises for any function called so."""
+
+
 def _check_count(args: tuple, inputs: int) -> None:
     if len(args) != inputs:
-        raise TypeError(f"the function takes {inputs} arguments, not {len(args)}")
+        raise ArgumentCountError(f"the function takes {inputs} arguments, not {len(args)}")
 
 
 def _other_library(value: object) -> bool:

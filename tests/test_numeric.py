@@ -74,6 +74,40 @@ def test_variable_names_that_shadow_modules_are_safe():
     assert d_numpy[0] == 3.0 and d_math[0] == 0.0
 
 
+@pytest.mark.parametrize("backend", ["numpy", "math", "numba"])
+def test_variables_named_like_builtins_are_safe(backend):
+    """numba's loop calls `range`: a variable so named broke it (a tester's report)."""
+    if backend == "numba" and importlib.util.find_spec("numba") is None:
+        pytest.skip("numba is not installed (optional backend)")
+    g = sd.grad("range*len + exp(range)")
+    d_range, d_len = g.lambdify(backend)(0.0, 2.0)  # by hand: len + exp(range), range
+    assert (float(d_range), float(d_len)) == (3.0, 0.0)
+
+
+def test_a_function_name_cannot_become_code(capsys):
+    """A traced function's name goes into the generated docstring: three double quotes in it
+    ended the string, and what followed ran (a tester's report)."""
+
+    def f(x):
+        return x * x
+
+    f.__name__ = 'f"""\n    print("INJECTED")\n    """'
+    g = sd.grad(f, at={"x": 1.0})
+    assert g.lambdify("math")(2.0) == (4.0,)
+    assert g.lambdify()(2.0)[0] == 4.0 and g.lambdify(stacked=True)(np.array([[2.0]]))[0] == 4.0
+    assert "INJECTED" not in capsys.readouterr().out
+    f.__name__ = 'a"""b\\'  # a backslash at the end, before the closing quotes
+    assert sd.grad(f, at={"x": 1.0}).lambdify("math")(3.0) == (6.0,)
+
+
+def test_a_wrong_number_of_arguments_is_a_typed_error():
+    f = sd.grad("x*y").lambdify()
+    with pytest.raises(sd.SymdiffError, match="takes 2 arguments, not 1"):
+        f(1.0)
+    with pytest.raises(TypeError):  # as Python says for any function
+        sd.grad("x*y").lambdify("math")(1.0, 2.0, 3.0)
+
+
 def test_parameters_are_arguments_too():
     g = sd.grad("a*x**2", wrt=["x"])
     assert g.lambdify("math")(3.0, 2.0) == (12.0,)  # (x, a): wrt first, then parameters
