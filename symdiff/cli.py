@@ -169,7 +169,9 @@ def _check_parser(sub, common: argparse.ArgumentParser) -> None:
     )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument(
-        "--plot", metavar="FILE.png", help="also draw finite-difference error against step size"
+        "--plot",
+        metavar="FILE.png",
+        help="also draw finite-difference error against step size (.png, .svg or .pdf)",
     )
 
 
@@ -423,7 +425,7 @@ def _check(args: argparse.Namespace) -> str:
     if point is None:
         raise sd.VariableError("check needs a point: add --at, e.g. --at x1=2,x2=3")
     cmp = sd.compare(args.expression, point, _wrt(args.wrt), simplify=args.simplify)
-    if args.plot:
+    if args.plot is not None:
         cmp.plot(args.plot)
     return json.dumps(cmp.to_dict()) if args.json else str(cmp)
 

@@ -419,7 +419,8 @@ class Comparison:
         }
 
     def plot(self, path: str | Path) -> Path:
-        """Draw the finite-difference error against the step (log-log) into a PNG file.
+        """Draw the finite-difference error against the step (log-log) into a file: PNG, or
+        SVG or PDF by the file's suffix.
 
         The central difference makes a V: truncation error falls as h² to the right, round-off
         grows as ε/h to the left; the complex step has no subtraction and stays flat. Drawn with
@@ -435,6 +436,8 @@ class Comparison:
             >>> out.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
             True
         """
+        if not str(path).strip():  # (Path("") is the directory ".")
+            raise SymdiffError("the plot needs a file name, such as fd.png")
         return plot_sweep(self, Path(path))
 
 
@@ -815,6 +818,9 @@ def plot_sweep(cmp: Comparison, path: Path) -> Path:
     """Draw `cmp.sweep` (see `Comparison.plot`) and return the path written."""
     if cmp.sweep is None:
         raise SymdiffError("nothing to plot: there is no reference at this point")
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    if fmt not in ("png", "svg", "pdf"):
+        raise SymdiffError(f"the plot is drawn as .png, .svg or .pdf, not {path.suffix}")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -856,7 +862,7 @@ def plot_sweep(cmp: Comparison, path: Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     try:
-        fig.savefig(path, format="png")
+        fig.savefig(path, format=fmt)
     except OSError as err:
         raise SymdiffError(f"cannot write the plot to {path}: {err.strerror or err}") from None
     return path

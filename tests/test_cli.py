@@ -94,6 +94,8 @@ def test_explain_with_wrt_seed_and_constant_point():
         (["check", "x*y; y", "--at", "x=1,y=2"], "not allowed"),
         (["check", "x.y", "--at", "x=1"], "attribute access"),
         (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
+        (["check", "x", "--at", "x=1", "--plot", ""], "the plot needs a file name"),
+        (["check", "x", "--at", "x=1", "--plot", "fd.jpg"], "drawn as .png, .svg or .pdf"),
         # options that would be ignored, or are nonsense, are refused (a reviewer's reports)
         (["grad", "x1*x2", "--wrt", ""], "--wrt names no variable"),
         (["explain", "x*y", "--at", "x=2,y=3", "--max-nodes", "-3"], "at least 2"),

@@ -169,6 +169,13 @@ def test_step_sweep_draws_the_v(worked):
     assert comparison.default_step(3.0) == pytest.approx(3 * 2.0 ** (-52 / 3))
 
 
+def test_the_plot_format_follows_the_suffix(worked, tmp_path):
+    """fd.svg and fd.pdf held PNG bytes (a tester's report)."""
+    assert worked.plot(tmp_path / "fd.svg").read_bytes().startswith(b"<?xml")
+    assert worked.plot(tmp_path / "fd.pdf").read_bytes().startswith(b"%PDF-")
+    assert worked.plot(tmp_path / "fd").read_bytes().startswith(b"\x89PNG")
+
+
 def test_the_step_sweep_moves_a_large_coordinate():
     """At x = 1e7 an absolute step of 1e-10 vanishes in x's rounding (x + h == x), and every
     such step's error was NaN, left out of the plot (a tester's report): relative steps move
