@@ -708,6 +708,8 @@ def _checked_steps(steps: object) -> tuple[float, ...]:
 
 def _failure(err: Exception) -> str:
     text = str(err)
+    if isinstance(err, OverflowError) and err.args and isinstance(err.args[0], int):
+        text = "a result out of float64's range (math.pow)"  # was "(34, 'Numerical result ...')"
     if text.startswith("not applicable"):
         return text
     if not isinstance(err, SymdiffError | ArithmeticError | ValueError):

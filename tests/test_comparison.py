@@ -169,6 +169,13 @@ def test_step_sweep_draws_the_v(worked):
     assert comparison.default_step(3.0) == pytest.approx(3 * 2.0 ** (-52 / 3))
 
 
+def test_a_float64_underflow_is_named():
+    # d/dx x^-1074 at 2 = -1074·2^-1075: math.pow raises ERANGE, which printed as a tuple
+    cmp = sd.compare("x**-1074", at={"x": 2})
+    assert float(cmp.reference["x"]) == pytest.approx(-1074 * 2.0**-1075, rel=1e-3)  # subnormal
+    assert cmp.row("closed_form").note == "failed: a result out of float64's range (math.pow)"
+
+
 def test_the_plot_format_follows_the_suffix(worked, tmp_path):
     """fd.svg and fd.pdf held PNG bytes (a tester's report)."""
     assert worked.plot(tmp_path / "fd.svg").read_bytes().startswith(b"<?xml")
