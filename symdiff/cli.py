@@ -36,6 +36,8 @@ the functions {functions}.
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, status 2, like every other bad input
+        if "required: expression" in message:
+            message += "; an expression that begins with '-' goes after '--' (options before it)"
         self.exit(2, f"symdiff: error: {message} (see symdiff --help)\n")
 
 
@@ -238,15 +240,16 @@ def _expressions(text: str) -> str | list[str]:
     return parts[0] if len(parts) == 1 else parts
 
 
-def _seed(text: str | None, mode: str) -> object:
+def _seed(text: str | None, mode: str, has_mode: bool = True) -> object:
     if text is None:
         return None
     if mode in ("forward", "fwd"):
         return _point(text, "--seed")
     if "=" in text:  # x1=1 is a tangent: a forward-mode seed
+        hint = " (add --mode forward)" if has_mode else ""
         raise sd.VariableError(
-            f"--seed {text} gives input tangents, which forward mode takes (add --mode forward); "
-            "in reverse mode --seed is the output's adjoint: a number, or one per output: 1,0"
+            f"--seed {text} gives input tangents, which forward mode takes{hint}; in reverse "
+            "mode --seed is the output's adjoint: a number, or one per output: 1,0"
         )
     parts = [part.strip() for part in text.split(",")]
     return parts[0] if len(parts) == 1 else parts
@@ -356,7 +359,12 @@ def _derivation(args: argparse.Namespace, mode: str, simplify: str) -> sd.Deriva
     if args.prefix:
         expr, wrt = sd.trace(expr, wrt, prefix=args.prefix), None
     return sd.derive(
-        expr, _point(args.at), wrt, mode=mode, seed=_seed(args.seed, mode), simplify=simplify
+        expr,
+        _point(args.at),
+        wrt,
+        mode=mode,
+        seed=_seed(args.seed, mode, has_mode=hasattr(args, "mode")),
+        simplify=simplify,
     )
 
 
@@ -373,7 +381,7 @@ def _write(path: str, data: str | bytes) -> str:
 def _explain_format(args: argparse.Namespace) -> str:
     """`--format`, else the suffix of `-o` (`.tex`, `.md`), else text; options that only one
     format has are refused with another, rather than ignored."""
-    suffixes = {".tex": "latex", ".md": "markdown", ".markdown": "markdown"}
+    suffixes = {".tex": "latex", ".latex": "latex", ".md": "markdown", ".markdown": "markdown"}
     suffix = os.path.splitext(args.output or "")[1].lower()
     fmt = args.format or suffixes.get(suffix, "text")
     if args.fragment and fmt != "latex":
@@ -441,6 +449,8 @@ def _expression_first(parser: argparse.ArgumentParser, argv: list[str]) -> list[
     command = commands.get(argv[0])
     options = command._option_string_actions if command else {}
     if any(option.startswith(argv[1].split("=")[0]) for option in options):
+        return argv
+    if re.fullmatch(r"--[A-Za-z][\w-]*", argv[1]):  # --version, --latex: a mistyped option
         return argv
     return [argv[0], " " + argv[1], *argv[2:]]
 

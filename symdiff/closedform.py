@@ -26,7 +26,7 @@ import numpy as np
 import sympy
 
 from .errors import DomainError, LimitError, SymdiffError
-from .forward import Primal, evaluate, tangent_values, tangents, tree_size
+from .forward import Primal, bind, check_guards, evaluate, tangent_values, tangents, tree_size
 from .graph import Const, Graph
 from .numeric import compile_graph, to_source
 from .primitives import PRIMITIVES, SYMBOLIC
@@ -447,12 +447,16 @@ def jacobian_of(graph: Graph, mode: str = "auto", simplify: Simplify = "auto") -
     return matrix
 
 
-def _values_at(graph: Graph, mode: str) -> Callable[..., np.ndarray]:
+def _values_at(graph: Graph, mode: str, traced: Graph | None = None) -> Callable[..., np.ndarray]:
     """A matrix's `at`: `jacobian_values` of `graph` at a point, given as a mapping or as
-    keywords (as `Gradient.at` takes it)."""
+    keywords (as `Gradient.at` takes it). `traced`: the function's own graph, whose branch the
+    point must take (an adjoint program keeps no record of it)."""
 
     def at(point: Mapping[str, object] | None = None, /, **values: object) -> np.ndarray:
-        return jacobian_values(graph, {**(point or {}), **values}, mode)
+        point = {**(point or {}), **values}
+        if traced is not None:
+            check_guards(traced, bind(traced, point))
+        return jacobian_values(graph, point, mode)
 
     return at
 
@@ -487,7 +491,7 @@ def hessian_of(graph: Graph, simplify: Simplify = "auto") -> sympy.Matrix:
     hess = sympy.Matrix(n, n, lambda i, j: jac[min(i, j), max(i, j)])
     hess.mode, hess.reason = "fwd-over-rev", f"{n} forward sweeps over the adjoint program"
     hess.variables = graph.wrt  # rows and columns, in this order
-    hess.at = _values_at(program, "fwd")
+    hess.at = _values_at(program, "fwd", traced=graph)
     return hess
 
 

@@ -104,6 +104,8 @@ def central_differences(
         else:
             h = float(step[var] if isinstance(step, Mapping) else step)
         up, down = x + h, x - h
+        if up == down:  # (a step below x's rounding: 1e-12 at x = 1e7)
+            raise SymdiffError(f"the step {h:g} does not move {var} = {x:g} in float64")
         # divide by the step actually taken: x ± h are rounded, and the rounding would show
         result[var] = (fun({**point, var: up}) - fun({**point, var: down})) / (up - down)
     return result
@@ -409,6 +411,7 @@ class Comparison:
             if sweep is None
             else {
                 "steps": list(sweep.steps),
+                "relative_to": "max(1, |x|)",  # coordinate x moves by h·max(1, |x|)
                 "default": sweep.default,
                 "central": {v: [_finite(e) for e in es] for v, es in sweep.central.items()},
                 "complex": None
@@ -454,15 +457,16 @@ def reference_values(
 ) -> dict[str, sympy.Float]:
     """The closed form evaluated in `digits`-digit arithmetic (SymPy `evalf`, mpmath inside).
 
-    The point's floats are substituted as the exact rationals they are, and SymPy's exact
-    arithmetic finds where a formula divides by an exact 0 (`acos'(1)`, `sqrt(x - 1)'` at 1:
+    The point's floats, and the formula's decimal constants (0.1 is the double nearest 0.1,
+    as float64 computes with it), are substituted as the exact rationals they are, and SymPy's
+    exact arithmetic finds where a formula divides by an exact 0 (`acos'(1)`, `sqrt(x - 1)'` at 1:
     infinite) or is 0/0 (`sqrt(1 - cos(x))'` at 0, which has two one-sided limits); then the
     result is evaluated, evalf raising its working precision through cancellations on its own,
     so the only rounding is in the result. (`evalf(subs=...)` alone took those zeros for tiny
     numbers and gave finite references of 1e89, and spent minutes on formulas that exact
-    arithmetic collapses in a second.) A formula with a power above `EXACT_POWER` gets floats
-    of `digits` + 20 digits instead of the rationals, whose powers would have thousands of
-    digits.
+    arithmetic collapses in a second.) A formula with a power above `EXACT_POWER` at the point
+    (`x**n` at n = 1e5 too) gets floats of `digits` + 20 digits instead of the rationals, whose
+    powers would have thousands of digits.
 
     Raises:
         SymdiffError: a partial is not a finite real number at the point.
@@ -482,9 +486,11 @@ def reference_values(
     result = {}
     for var in gradient.variables:
         formula = sympy.S(gradient[var])
-        powers = (abs(p.exp) for p in formula.atoms(sympy.Pow) if p.exp.is_Number)
-        at = floats if max(powers, default=0) > EXACT_POWER else exact
-        value = formula.xreplace(at).evalf(n=digits)
+        powers = (p.exp.xreplace(floats) for p in formula.atoms(sympy.Pow))
+        huge = any(e.is_Number and abs(e) > EXACT_POWER for e in powers)
+        decimals = {f: sympy.Rational(f) for f in formula.atoms(sympy.Float)}  # exactly
+        value = formula.xreplace(floats) if huge else formula.xreplace(decimals).xreplace(exact)
+        value = value.evalf(n=digits)
         if not (value.is_Number and value.is_finite and value.is_real):
             kind = "infinite" if value.has(sympy.zoo, sympy.oo, -sympy.oo) else "undefined"
             raise SymdiffError(
@@ -511,7 +517,7 @@ def _worst(errors: Sequence[float]) -> float:
 def _rel_error(errors: Mapping[str, float], reference: Mapping[str, sympy.Float]) -> float:
     biggest = max((abs(float(r)) for r in reference.values()), default=0.0)
     worst = _worst(list(errors.values()))
-    if biggest == 0.0:
+    if biggest == 0.0 and not math.isnan(worst):
         return 0.0 if worst == 0.0 else math.inf
     return worst / biggest
 
@@ -698,6 +704,8 @@ def compare(
 def _checked_steps(steps: object) -> tuple[float, ...]:
     """The sweep's steps: positive finite numbers (relative steps, so at most about 1)."""
     try:
+        if isinstance(steps, str | bytes):
+            raise TypeError
         checked = tuple(float(h) for h in steps)  # type: ignore[union-attr]
     except (TypeError, ValueError):
         raise SymdiffError(f"steps must be a sequence of numbers, got {steps!r}") from None
@@ -709,7 +717,7 @@ def _checked_steps(steps: object) -> tuple[float, ...]:
 def _failure(err: Exception) -> str:
     text = str(err)
     if isinstance(err, OverflowError) and err.args and isinstance(err.args[0], int):
-        text = "a result out of float64's range (math.pow)"  # was "(34, 'Numerical result ...')"
+        text = "a result out of float64's range"  # (not the errno tuple it carries)
     if text.startswith("not applicable"):
         return text
     if not isinstance(err, SymdiffError | ArithmeticError | ValueError):
@@ -821,8 +829,8 @@ def plot_sweep(cmp: Comparison, path: Path) -> Path:
     if cmp.sweep is None:
         raise SymdiffError("nothing to plot: there is no reference at this point")
     fmt = path.suffix.lower().lstrip(".") or "png"
-    if fmt not in ("png", "svg", "pdf"):
-        raise SymdiffError(f"the plot is drawn as .png, .svg or .pdf, not {path.suffix}")
+    if fmt not in ("png", "svg", "pdf", "eps", "ps"):
+        raise SymdiffError(f"the plot is drawn as .png, .svg, .pdf or .eps, not {path.suffix}")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -75,9 +75,11 @@ def shortened(text: object, most: int = 80) -> str:
     Example:
         >>> shortened("w2 = w1·" + "9" * 4000, 30)
         'w2 = w1·99999999999…9999999999'
+        >>> shortened("abcdefgh", 2)
+        'a…h'
     """
     text = str(text)
     if len(text) <= most:
         return text
-    tail = most // 3
-    return f"{text[: most - tail - 1]}…{text[-tail:]}"
+    tail = max(1, most // 3)
+    return f"{text[: max(1, most - tail - 1)]}…{text[-tail:]}"

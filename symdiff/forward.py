@@ -18,7 +18,7 @@ import sympy
 
 from .errors import DomainError, LimitError, ParseError, VariableError, listed, shortened
 from .graph import Arg, Const, Graph, Node, postorder
-from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC
+from .primitives import NUMERIC, PRIMITIVES, SYMBOLIC, ConstantNumber
 
 Point = Mapping[str, float]
 
@@ -82,7 +82,7 @@ def to_float(value: object, name: str = "value") -> float:
 def arg_value(env: Mapping[str, object], arg: Arg, symbolic: bool = False):
     """An argument's value in an environment: the node's entry, or the constant itself."""
     if isinstance(arg, Const):
-        return arg.value if symbolic else float(arg.value)
+        return arg.value if symbolic else ConstantNumber(arg.value)
     return env[arg]
 
 

@@ -30,6 +30,7 @@ import keyword
 import math
 import numbers
 import os
+import re
 import threading
 import types
 import weakref
@@ -519,6 +520,7 @@ def _docstring(graph: Graph, backend: str) -> str:
     """The docstring as code: every backslash and quote escaped, so that no text in it (a
     traced function's `__name__` holding three double quotes) can end it and become code."""
     text = _doc(graph, backend).replace("\\", "\\\\").replace('"', '\\"')
+    text = re.sub(r"[\x00-\x1f\x7f]", lambda c: f"\\x{ord(c.group()):02x}", text)  # (NUL)
     return f'    """{text}"""'
 
 

@@ -111,12 +111,19 @@ def _power(a: float, b: float) -> float:
     return math.sqrt(a) if b == 0.5 else math.pow(a, b)
 
 
+class ConstantNumber(float):
+    """A constant argument's value in a numeric sweep (`forward.arg_value`): a float that says
+    it is written in the expression, not computed, for rules that treat constants apart."""
+
+
 def _zero(exponent: object) -> bool:
-    # x^0 is 1 everywhere, so its partial is 0 (as jax.grad gives), where 0·x^(-1) would be
-    # undefined at x = 0; a traced value is never compared (that would record a branch)
+    # a constant x^0 is 1 everywhere, so its partial is 0 (as sympy.diff gives), where
+    # 0·x^(-1) would be undefined at x = 0. Only a constant: a computed exponent that is 0 at
+    # the point keeps y·x^(y-1), as the generated code and the closed form compute it, and a
+    # traced value is never compared (that would record a branch)
     if isinstance(exponent, sympy.Number):
         return bool(exponent.is_zero)  # (SymPy's Float(0.0) == 0 is False)
-    return isinstance(exponent, (int, float)) and exponent == 0
+    return isinstance(exponent, ConstantNumber) and exponent == 0
 
 
 def _heaviside(a: float, at_zero: float) -> float:

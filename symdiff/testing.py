@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -185,9 +185,13 @@ def gradient_values(
         result = [result]
     if isinstance(result, set | frozenset):
         raise AssertionError(f"the gradient is a set, which has no order: {result!r}")
+    if isinstance(result, Iterator):  # a generator of partials
+        result = list(result)
     try:
-        flat = np.asarray(list(result), dtype=float).ravel()  # type: ignore[call-overload]
-    except (TypeError, ValueError):  # "ab", a complex number, a set of partials
+        if np.iscomplexobj(result):
+            raise TypeError
+        flat = np.asarray(result, dtype=float).ravel()  # arrays of any kind, 0-d too
+    except (TypeError, ValueError):  # "ab", a complex number
         raise AssertionError(f"the gradient is not real numbers: {result!r}") from None
     if flat.size != len(names):
         raise AssertionError(
@@ -219,12 +223,17 @@ def _fits(f: Callable, point: Mapping[str, float]) -> None:
 
 
 def _real(value: object, what: str) -> float:
-    """A real number from what a function returned (a 1-element array too)."""
+    """A real number from what a function returned: a float, a numpy, JAX or PyTorch scalar or
+    one-element array, a Decimal; not a complex number, None or a string."""
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(())[()]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SymdiffError(f"{what} must return a real number, got {shortened(repr(value))}")
-    return float(value)
+    refused = value is None or isinstance(value, str | bytes) or np.iscomplexobj(value)
+    try:
+        if not refused:
+            return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        pass
+    raise SymdiffError(f"{what} must return a real number, got {shortened(repr(value))}")
 
 
 def _check_tolerances(

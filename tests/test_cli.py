@@ -95,7 +95,7 @@ def test_explain_with_wrt_seed_and_constant_point():
         (["check", "x.y", "--at", "x=1"], "attribute access"),
         (["check", "x", "--at", "x=1", "--plot", "no/such/dir/fd.png"], "cannot write the plot"),
         (["check", "x", "--at", "x=1", "--plot", ""], "the plot needs a file name"),
-        (["check", "x", "--at", "x=1", "--plot", "fd.jpg"], "drawn as .png, .svg or .pdf"),
+        (["check", "x", "--at", "x=1", "--plot", "fd.jpg"], "drawn as .png, .svg, .pdf or .eps"),
         # options that would be ignored, or are nonsense, are refused (a reviewer's reports)
         (["grad", "x1*x2", "--wrt", ""], "--wrt names no variable"),
         (["explain", "x*y", "--at", "x=2,y=3", "--max-nodes", "-3"], "at least 2"),
@@ -105,6 +105,9 @@ def test_explain_with_wrt_seed_and_constant_point():
         (["explain", "x*y", "--at", "x=2,y=3", "--seed", "x=1"], "add --mode forward"),
         (["grad", "x*y", "--at", "x=1", "--at", "x=2,y=3"], "gives x twice"),
         (["grad", "x1*x2", "--at", "x1=2;x2=3,x2=1"], "the value of x1, '2;x2=3': statement"),
+        # a mistyped option is one, not an expression (`dz/dversion = 1` for a while)
+        (["grad", "--version"], "goes after '--'"),
+        (["graph", "x", "--at", "x=1", "--seed", "x=1"], "which forward mode takes; in"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(tmp_path, args, words):

@@ -180,3 +180,16 @@ def test_matrices_give_their_numbers_at_a_point():
     np.testing.assert_allclose(J.at(x=1.25, y=0.5), np.array(reference, float), rtol=1e-14)
     with pytest.raises(sd.VariableError, match="no value for y"):
         J.at(x=1)
+
+
+def test_a_hessians_numbers_keep_to_the_traced_branch():
+    """H.at ran the adjoint program, which keeps no record of the branch a traced function
+    took: on the other branch it gave the first branch's Hessian (a reviewer's report)."""
+
+    def f(x, y):
+        return x**2 * y if x > 0 else -x
+
+    H = sd.hessian(f, at={"x": 1.0, "y": 2.0})
+    assert H.at(x=1.0, y=2.0).tolist() == [[4.0, 2.0], [2.0, 0.0]]  # by hand: 2y, 2x; 2x, 0
+    with pytest.raises(sd.DomainError, match="took another branch"):
+        H.at(x=-1.0, y=2.0)

@@ -142,6 +142,18 @@ def test_a_zeroth_power_has_partial_zero_at_zero(text):
     assert g.lambdify("math")(0.0, 3.0) == (0.0, 1.0)
 
 
+def test_a_computed_exponent_of_zero_keeps_the_rule():
+    """Only a written 0 is a zeroth power: x**y at (0, 0) computes y·x^(y-1), undefined, in
+    the sweeps as in the generated code and the closed form (a reviewer found the sweeps
+    giving 0 while lambdify refused)."""
+    g = sd.grad("x**y", wrt=["x"])
+    with pytest.raises(sd.DomainError, match="derivative of w3 = w1\\^w2 is undefined"):
+        g.at(x=0, y=0)
+    with pytest.raises(sd.SymdiffError, match="math backend cannot compute"):
+        g.lambdify("math")(0.0, 0.0)
+    assert g.at(x=2, y=3) == {"x": 12.0}  # by hand: 3·2²
+
+
 def test_partials_toward_parameters_need_not_exist():
     # x^y at x = -8: d/dx = y·x^(y-1) exists, d/dy = x^y·log(x) does not; only x is asked for
     assert sd.grad("x^y", wrt=["x"]).at(x=-8, y=2) == {"x": -16.0}

@@ -159,6 +159,21 @@ def test_bad_input_is_a_typed_error_or_a_clear_assertion(call, error, words):
         call()
 
 
+def test_numbers_of_other_libraries_are_numbers():
+    """A reviewer's report: after the checks above, a JAX scalar, a Decimal, or a gradient
+    as a 0-d array were refused; `float()` takes them, and so does check_grads."""
+    import decimal
+
+    assert check_grads(lambda x: decimal.Decimal(x) ** 2, {"x": 1.5}, np.array(3.0)) == {
+        "x": pytest.approx(3.0)
+    }
+    jax = pytest.importorskip("jax")  # (an optional extra: the dev extra installs it)
+    jax.config.update("jax_enable_x64", True)
+    assert check_grads(lambda x: jax.numpy.sin(x), {"x": 1.0}, lambda x: jax.grad(jax.numpy.sin)(x))
+    with pytest.raises(sd.SymdiffError, match="does not move x = 1e\\+07"):
+        check_grads("x**2", {"x": 1e7}, step=1e-12)  # was a ZeroDivisionError
+
+
 def test_a_function_may_return_a_one_element_array_and_tiny_partials_need_atol_0():
     assert check_grads(lambda x: np.array([x * x]), {"x": 1.5}, [3.0])["x"] == pytest.approx(3.0)
     check_grads(lambda x: 1e-9 * x, {"x": 1.0}, [0.0])  # atol alone passes a wrong partial...
