@@ -188,7 +188,7 @@ def gradient_values(
     if isinstance(result, Iterator):  # a generator of partials
         result = list(result)
     try:
-        if np.iscomplexobj(result):
+        if _complex(result):
             raise TypeError
         flat = np.asarray(result, dtype=float).ravel()  # arrays of any kind, 0-d too
     except (TypeError, ValueError):  # "ab", a complex number
@@ -227,13 +227,22 @@ def _real(value: object, what: str) -> float:
     one-element array, a Decimal; not a complex number, None or a string."""
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(())[()]
-    refused = value is None or isinstance(value, str | bytes) or np.iscomplexobj(value)
+    refused = value is None or isinstance(value, str | bytes) or _complex(value)
     try:
         if not refused:
             return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         pass
     raise SymdiffError(f"{what} must return a real number, got {shortened(repr(value))}")
+
+
+def _complex(value: object) -> bool:
+    """Whether numpy sees complex numbers; for what numpy cannot read (a PyTorch tensor that
+    needs its gradient), `float()` decides after."""
+    try:
+        return bool(np.iscomplexobj(value))
+    except (AttributeError, RuntimeError, TypeError, ValueError):
+        return False
 
 
 def _check_tolerances(

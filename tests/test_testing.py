@@ -179,3 +179,24 @@ def test_a_function_may_return_a_one_element_array_and_tiny_partials_need_atol_0
     check_grads(lambda x: 1e-9 * x, {"x": 1.0}, [0.0])  # atol alone passes a wrong partial...
     with pytest.raises(AssertionError, match="gradient 0, finite differences 1e-09"):
         check_grads(lambda x: 1e-9 * x, {"x": 1.0}, [0.0], atol=0)  # ...documented, and atol=0
+
+
+def test_a_value_numpy_cannot_read_is_taken_by_float():
+    """A PyTorch tensor that needs its gradient refuses numpy (RuntimeError) but not
+    `float()`: check_grads reads it as float() does (PyTorch is not a test dependency)."""
+
+    class Tensor:
+        dtype = object()
+
+        def __init__(self, value):
+            self.value = value
+
+        def __float__(self):
+            return self.value
+
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+    assert check_grads(lambda x: Tensor(x * x), {"x": 1.5}, lambda x: [2 * x]) == {
+        "x": pytest.approx(3.0)
+    }
