@@ -104,7 +104,7 @@ def check_grads(
         _fits(f, point)
 
         def fun(p: dict[str, float]) -> float:
-            return _real(f(**p), "f")
+            return _value_of_f(f(**p))
 
     unknown = [v for v in names if v not in point]
     if unknown:
@@ -222,18 +222,24 @@ def _fits(f: Callable, point: Mapping[str, float]) -> None:
         raise VariableError(f"the point does not fit the function's arguments: {err}") from None
 
 
-def _real(value: object, what: str) -> float:
-    """A real number from what a function returned: a float, a numpy, JAX or PyTorch scalar or
-    one-element array, a Decimal; not a complex number, None or a string."""
+def _real(value: object) -> float | None:
+    """A real number from a value: a float, a numpy, JAX or PyTorch scalar or one-element
+    array, a Decimal; None for a complex number, None, a string or anything else."""
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(())[()]
-    refused = value is None or isinstance(value, str | bytes) or _complex(value)
+    if value is None or isinstance(value, str | bytes) or _complex(value):
+        return None  # (float() of numpy's complex drops the imaginary part, with a warning)
     try:
-        if not refused:
-            return float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        pass
-    raise SymdiffError(f"{what} must return a real number, got {shortened(repr(value))}")
+        return None
+
+
+def _value_of_f(value: object) -> float:
+    number = _real(value)
+    if number is None:
+        raise SymdiffError(f"f must return a real number, got {shortened(repr(value))}")
+    return number
 
 
 def _complex(value: object) -> bool:
@@ -264,10 +270,10 @@ def _check_tolerances(
 
 
 def _number(value: object, name: str) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise AssertionError(f"the partial for {name} is not a number: {value!r}") from None
+    number = _real(value)
+    if number is None:
+        raise AssertionError(f"the partial for {name} is not a number, or not real: {value!r}")
+    return number
 
 
 __all__ = ["ATOL", "RTOL", "check_grads", "gradient_values"]

@@ -146,6 +146,12 @@ def product(x, y):
         (lambda: check_grads(product, {"x": 1, "y": 2}, ["ab", 1]), AssertionError, "not real"),
         (lambda: check_grads(product, {"x": 1, "y": 2}, [1j, 1]), AssertionError, "not real"),
         (lambda: check_grads(product, {"x": 1, "y": 2}, {2.0, 1.0}), AssertionError, "no order"),
+        # in a dict, numpy's complex lost its imaginary part (float() only warns): one check now
+        (
+            lambda: check_grads(product, {"x": 1, "y": 2}, {"x": np.complex128(2 + 1j), "y": 1}),
+            AssertionError,
+            "the partial for x is not a number, or not real",
+        ),
         # x*x overflows a step away from 1e200: the differences are at fault, not the gradient
         (
             lambda: check_grads(lambda x: x * x, {"x": 1e200}, lambda x: [2 * x]),
